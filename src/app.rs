@@ -1,0 +1,159 @@
+//! Builds the application: state from configuration, the router from every feature's routes,
+//! and the server with graceful shutdown.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::MethodRouter;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::audit::Audit;
+use crate::config::Config;
+use crate::crypto::{Keyring, Sealer};
+use crate::db::Db;
+use crate::email::Mailer;
+use crate::error::AppError;
+use crate::jobs::{Wakeup, shutdown, spawn_worker};
+use crate::web::AppState;
+use crate::web::extract::BODY_LIMIT;
+use crate::web::middleware::{enforce_access, render_errors, resolve_session, security_headers};
+use crate::web::ratelimit::RateLimiter;
+use crate::web::routes::Route;
+
+/// Every route of every feature. The authorization matrix test enumerates this list.
+pub fn all_routes() -> Vec<Route> {
+    let mut routes = Vec::new();
+    routes.extend(crate::home::routes());
+    routes.extend(crate::accounts::routes());
+    routes.extend(crate::care::routes());
+    routes.extend(crate::admin::routes());
+    routes.extend(crate::openapi::routes());
+    routes.extend(crate::web::health::routes());
+    routes.extend(crate::web::assets::routes());
+    routes
+}
+
+/// The router: each route wrapped in its access check, then the shared middleware.
+pub fn router(state: AppState) -> Router {
+    let mut by_path: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
+    for route in all_routes() {
+        let guarded = route.handler.layer(from_fn_with_state(
+            (state.clone(), route.access),
+            enforce_access,
+        ));
+        let merged = match by_path.remove(route.path) {
+            Some(existing) => existing.merge(guarded),
+            None => guarded,
+        };
+        by_path.insert(route.path, merged);
+    }
+    let mut router = Router::new();
+    for (path, method_router) in by_path {
+        router = router.route(path, method_router);
+    }
+    router
+        .fallback(|| async { AppError::NotFound })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(from_fn_with_state(state.clone(), resolve_session))
+        .layer(from_fn_with_state(state.clone(), security_headers))
+        .layer(from_fn(render_errors))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Opens the database (creating the data directory), applies migrations and loads keys.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await?;
+    db.migrate().await?;
+    let (keyring, key_file) = load_keyring(&config)?;
+    let sealer = Sealer::new(db.clone(), keyring, key_file);
+    let mailer = Mailer::from_config(
+        config.smtp_url.as_deref(),
+        &config.mail_from,
+        &config.data_dir,
+    )?;
+    Ok(AppState {
+        audit: Audit::new(db.clone()),
+        db,
+        sealer,
+        config: Arc::new(config),
+        mailer,
+        limiter: RateLimiter::default(),
+        wakeup: Wakeup::default(),
+    })
+}
+
+/// The master keyring from `TEND_MASTER_KEY`, or from (creating) `master.key`.
+pub fn load_keyring(config: &Config) -> anyhow::Result<(Keyring, Option<std::path::PathBuf>)> {
+    match &config.master_key {
+        Some(value) => Ok((Keyring::from_env_value(value)?, None)),
+        None => {
+            let path = config.data_dir.join("master.key");
+            Ok((Keyring::load_or_create_file(&path)?, Some(path)))
+        }
+    }
+}
+
+/// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests and stops the worker.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let state = build_state(config).await?;
+    let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (trigger, signal) = shutdown::pair();
+    let worker = state
+        .config
+        .run_jobs
+        .then(|| spawn_worker(state.clone(), signal.clone()));
+    if !state.db.has_admin().await? {
+        tracing::info!(
+            "no administrator yet: open http://{addr}/setup on this machine, or run `tend admin create-user --role admin`"
+        );
+    }
+    tracing::info!(%addr, backend = ?state.db.backend(), ready_ms = started.elapsed().as_millis() as u64, "Tend is ready");
+    println!("Tend is ready at http://{addr}");
+    let db = state.db.clone();
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            trigger.fire();
+        })
+        .await?;
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

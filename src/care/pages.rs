@@ -1,0 +1,236 @@
+//! HTML pages for the caseload, client records and supervision.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::record::{ClientView, intake_context, open_record};
+use crate::accounts::invite::send_invitation;
+use crate::accounts::queries::{CaseloadEntry, User};
+use crate::audit::{Event, Outcome};
+use crate::authz::{Role, can_write_client_record};
+use crate::error::{AppError, AppResult};
+use crate::web::AppState;
+use crate::web::extract::{Form, Page, Signed, check_len, collect};
+use crate::web::layout::{Errors, Layout};
+
+/// The caseload page.
+#[derive(Template)]
+#[template(path = "care/caseload.html")]
+struct CaseloadPage {
+    layout: Layout,
+    clients: Vec<CaseloadEntry>,
+    can_invite: bool,
+    notice: Option<&'static str>,
+    name: String,
+    email: String,
+    errors: Errors,
+}
+
+/// Query of the caseload page.
+#[derive(Deserialize)]
+pub struct CaseloadQuery {
+    invited: Option<String>,
+}
+
+/// `GET /clients`
+pub async fn show_caseload(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Query(q): Query<CaseloadQuery>,
+) -> AppResult<Response> {
+    let notice = q.invited.map(
+        |_| "Invitation sent. Your client will get an email with a link to set up their account.",
+    );
+    caseload_page(
+        &state,
+        &page,
+        &current.user,
+        notice,
+        String::new(),
+        String::new(),
+        Errors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Renders the caseload page.
+#[allow(clippy::too_many_arguments)]
+async fn caseload_page(
+    state: &AppState,
+    page: &Page,
+    user: &User,
+    notice: Option<&'static str>,
+    name: String,
+    email: String,
+    errors: Errors,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let clients = state.db.caseload(user.id).await?;
+    let html = CaseloadPage {
+        layout: page.layout("Your clients"),
+        clients,
+        can_invite: user.role == Role::Therapist,
+        notice,
+        name,
+        email,
+        errors,
+    }
+    .render()?;
+    Ok((status, Html(html)).into_response())
+}
+
+/// The invite-a-client form.
+#[derive(Deserialize)]
+pub struct InviteClientForm {
+    name: String,
+    email: String,
+}
+
+/// `POST /clients/invite`
+pub async fn invite_client(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Form(form): Form<InviteClientForm>,
+) -> AppResult<Response> {
+    match send_invitation(
+        &state,
+        &current.user,
+        &form.email,
+        &form.name,
+        Role::Client,
+        page.ip.as_deref(),
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to("/clients?invited=1").into_response()),
+        Err(AppError::Invalid(fields)) => {
+            caseload_page(
+                &state,
+                &page,
+                &current.user,
+                None,
+                form.name,
+                form.email,
+                Errors(fields),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// The client record page.
+#[derive(Template)]
+#[template(path = "care/client.html")]
+struct ClientPage {
+    layout: Layout,
+    view: ClientView,
+    is_break_glass: bool,
+    saved: bool,
+}
+
+/// Query of the client page.
+#[derive(Deserialize)]
+pub struct ClientQuery {
+    saved: Option<String>,
+}
+
+/// `GET /clients/{id}`
+pub async fn show_client(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Path(id): Path<Uuid>,
+    Query(q): Query<ClientQuery>,
+) -> AppResult<Response> {
+    let view = open_record(&state, &current.user, id, page.ip.as_deref()).await?;
+    let title = if view.grant == crate::authz::Grant::Own {
+        "Your record".to_string()
+    } else {
+        view.client.name.clone()
+    };
+    let is_break_glass = view.grant == crate::authz::Grant::BreakGlass;
+    let html = ClientPage {
+        layout: page.layout(&title),
+        view,
+        is_break_glass,
+        saved: q.saved.is_some(),
+    }
+    .render()?;
+    Ok(Html(html).into_response())
+}
+
+/// The intake form.
+#[derive(Deserialize)]
+pub struct IntakeForm {
+    intake: String,
+}
+
+/// Longest intake summary, in characters.
+const INTAKE_MAX: usize = 20_000;
+
+/// `POST /clients/{id}/intake`: the treating clinician updates the intake summary.
+pub async fn update_intake(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Path(id): Path<Uuid>,
+    Form(form): Form<IntakeForm>,
+) -> AppResult<Response> {
+    let facts = state.db.client_facts(id).await?;
+    let principal = current.user.principal();
+    let event = Event::new(Some(principal), "client_record.update", Outcome::Success)
+        .on("client", id)
+        .from_ip(page.ip.as_deref());
+    if !can_write_client_record(principal, &facts) {
+        state
+            .audit
+            .record(Event {
+                outcome: Outcome::Denied,
+                ..event
+            })
+            .await?;
+        return Err(AppError::NotFound);
+    }
+    collect([check_len("intake", &form.intake, INTAKE_MAX)])?;
+    let sealed = state
+        .sealer
+        .seal(&intake_context(id), form.intake.trim())
+        .await?;
+    state.db.save_intake(id, &sealed, current.user.id).await?;
+    state.audit.record(event).await?;
+    Ok(Redirect::to(&format!("/clients/{id}?saved=1")).into_response())
+}
+
+/// The trainees page.
+#[derive(Template)]
+#[template(path = "care/trainees.html")]
+struct TraineesPage {
+    layout: Layout,
+    trainees: Vec<User>,
+}
+
+/// `GET /trainees`: the supervisor's trainees (training work arrives with the coach).
+pub async fn show_trainees(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+) -> AppResult<Response> {
+    let trainees = state.db.trainees_of(current.user.id).await?;
+    Ok(Html(
+        TraineesPage {
+            layout: page.layout("Your trainees"),
+            trainees,
+        }
+        .render()?,
+    )
+    .into_response())
+}

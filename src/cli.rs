@@ -1,0 +1,268 @@
+//! The command line: `tend serve` (default), `migrate`, `config`, `admin …`, `demo`,
+//! `audit verify`, `keys rotate`. Passwords come from `TEND_PASSWORD` or standard input,
+//! never from a flag (flags end up in shell history and process lists).
+
+use std::io::BufRead;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::accounts::password::{check_strength, hash_password};
+use crate::accounts::queries::NewUser;
+use crate::app::{build_state, load_keyring, serve};
+use crate::audit::{ChainReport, Event, Outcome, verify_chain};
+use crate::authz::Role;
+use crate::config::Config;
+use crate::crypto::Keyring;
+
+/// Tend: a self-hostable platform for compassionate therapy.
+#[derive(Parser, Debug)]
+#[command(name = "tend", version, about)]
+pub struct Cli {
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub config: Config,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the effective configuration with secrets redacted.
+    Config,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Seed a demo practice (idempotent), or print the demo staff's current sign-in code.
+    Demo {
+        /// Print the current two-step code for the demo staff accounts and exit.
+        #[arg(long)]
+        code: bool,
+    },
+    /// Audit trail tools.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Encryption key tools.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `tend admin …`
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create an account. The password is read from TEND_PASSWORD or standard input.
+    CreateUser {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// client, therapist, supervisor or admin.
+        #[arg(long)]
+        role: String,
+        /// For a client: the email of the therapist whose care they are in.
+        #[arg(long)]
+        therapist: Option<String>,
+    },
+    /// Set a new password (from TEND_PASSWORD or standard input); ends all their sessions.
+    ResetPassword {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// List accounts.
+    ListUsers,
+}
+
+/// `tend audit …`
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the hash chain; exits non-zero if any entry was changed or removed.
+    Verify,
+}
+
+/// `tend keys …`
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Re-wrap every data key under a new master key and start a new data key.
+    Rotate,
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            build_state(config).await?;
+            println!("Migrations applied.");
+            Ok(())
+        }
+        Command::Config => {
+            for (key, value) in config.redacted() {
+                println!("{key}={value}");
+            }
+            Ok(())
+        }
+        Command::Admin(cmd) => admin(config, cmd).await,
+        Command::Demo { code } => {
+            if code {
+                println!("{}", crate::demo::current_code());
+                return Ok(());
+            }
+            let state = build_state(config).await?;
+            let report = crate::demo::seed(&state).await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let state = build_state(config).await?;
+            match verify_chain(&state.db).await? {
+                ChainReport::Intact { entries, head } => {
+                    println!("Audit trail intact: {entries} entries. Head hash: {head}");
+                    Ok(())
+                }
+                ChainReport::Broken { seq, reason } => {
+                    bail!("Audit trail broken at entry {seq}: {reason}")
+                }
+            }
+        }
+        Command::Keys(KeysCommand::Rotate) => rotate_keys(config).await,
+    }
+}
+
+/// Reads a password from `TEND_PASSWORD` or the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("TEND_PASSWORD") {
+        return Ok(p);
+    }
+    eprintln!("Password (then Enter):");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// `tend admin …`
+async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
+    let state = build_state(config).await?;
+    match cmd {
+        AdminCommand::CreateUser {
+            email,
+            name,
+            role,
+            therapist,
+        } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            crate::web::extract::check_email("email", &email)
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            let therapist_id = match (&therapist, role) {
+                (None, _) => None,
+                (Some(t), Role::Client) => match state.db.user_by_email(t).await? {
+                    Some(u) if matches!(u.role, Role::Therapist | Role::Supervisor) => Some(u.id),
+                    _ => bail!("no therapist with email {t}"),
+                },
+                (Some(_), _) => bail!("--therapist applies only to clients"),
+            };
+            let password = read_password()?;
+            check_strength("password", &password, &[&email, &name])
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            let hash = hash_password(&password).map_err(anyhow::Error::msg)?;
+            let user = state
+                .db
+                .create_user(NewUser {
+                    email: &email,
+                    name: &name,
+                    role,
+                    password_hash: Some(&hash),
+                    therapist_id,
+                })
+                .await
+                .map_err(|e| match e {
+                    crate::db::DbError::Conflict => {
+                        anyhow::anyhow!("an account with email {email} already exists")
+                    }
+                    other => other.into(),
+                })?;
+            state
+                .audit
+                .record(Event::new(None, "cli.create_user", Outcome::Success).on("user", user.id))
+                .await?;
+            println!(
+                "Created {} ({}) with id {}.",
+                user.email, user.role, user.id
+            );
+            if role.requires_mfa() {
+                println!("They will set up two-step sign-in the first time they sign in.");
+            }
+            Ok(())
+        }
+        AdminCommand::ResetPassword { email } => {
+            let Some(user) = state.db.user_by_email(&email).await? else {
+                bail!("no account with email {email}")
+            };
+            let password = read_password()?;
+            check_strength("password", &password, &[&user.email, &user.name])
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            let hash = hash_password(&password).map_err(anyhow::Error::msg)?;
+            state.db.set_password(user.id, &hash).await?;
+            state
+                .audit
+                .record(
+                    Event::new(None, "cli.reset_password", Outcome::Success).on("user", user.id),
+                )
+                .await?;
+            println!(
+                "Password changed for {}; all their sessions have ended.",
+                user.email
+            );
+            Ok(())
+        }
+        AdminCommand::ListUsers => {
+            for u in state.db.list_users(None).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\tmfa={}",
+                    u.id,
+                    u.role,
+                    u.email,
+                    u.name,
+                    if u.totp_enabled { "on" } else { "off" }
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `tend keys rotate`: with a key file, adds a new master key to it; with `TEND_MASTER_KEY`,
+/// re-wraps under the first key listed (put the new key first, keep the old ones after it).
+async fn rotate_keys(config: Config) -> anyhow::Result<()> {
+    let state = build_state(config.clone()).await?;
+    let (current, key_file) = load_keyring(&config)?;
+    let new_ring: Keyring = match &key_file {
+        Some(path) => {
+            let ring = current.with_new_key();
+            // Write the new key first: if re-wrapping fails, the old keys are still in the
+            // file and nothing becomes unreadable.
+            ring.write_file(path)?;
+            Keyring::load_file(path)?
+        }
+        None => current,
+    };
+    let count = state.sealer.rotate(new_ring).await?;
+    state
+        .audit
+        .record(Event::new(None, "keys.rotated", Outcome::Success))
+        .await?;
+    println!("Re-wrapped {count} data keys under the newest master key; a new data key is active.");
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Configuration: the only module that reads the environment (through clap's `env`).
+//!
+//! Every flag of `tend serve` is also a `TEND_…` variable; `DATABASE_URL` chooses PostgreSQL.
+//! `tend config` prints [`Config::redacted`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Settings shared by every subcommand.
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// Folder for the SQLite database, master key, email outbox and uploads (created).
+    #[arg(
+        long,
+        env = "TEND_DATA_DIR",
+        default_value = "./tend-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL URL (`postgres://…`) for practices running several instances; SQLite in the
+    /// data directory when unset.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "TEND_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+
+    /// The address people use to reach Tend, for links in emails. `https://` turns on Secure
+    /// cookies and HSTS.
+    #[arg(long, env = "TEND_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Master key(s), base64, newest first, comma-separated. When unset, `master.key` in the
+    /// data directory is used (created with mode 0600 on first start).
+    #[arg(long, env = "TEND_MASTER_KEY", hide_env_values = true, global = true)]
+    pub master_key: Option<String>,
+
+    /// SMTP server for outgoing email, e.g. `smtp://user:pass@mail.example.org:587?tls=required`.
+    /// When unset, emails are written to `outbox/` in the data directory.
+    #[arg(long, env = "TEND_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender address for outgoing email.
+    #[arg(
+        long,
+        env = "TEND_MAIL_FROM",
+        default_value = "Tend <tend@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
+    /// Minutes of inactivity before a clinician's or admin's session ends.
+    #[arg(
+        long,
+        env = "TEND_STAFF_IDLE_MINUTES",
+        default_value_t = 30,
+        global = true
+    )]
+    pub staff_idle_minutes: i64,
+
+    /// Minutes of inactivity before a client's session ends.
+    #[arg(
+        long,
+        env = "TEND_CLIENT_IDLE_MINUTES",
+        default_value_t = 60,
+        global = true
+    )]
+    pub client_idle_minutes: i64,
+
+    /// Hours after which any session ends, active or not.
+    #[arg(
+        long,
+        env = "TEND_SESSION_MAX_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
+    pub session_max_hours: i64,
+
+    /// Trust `X-Forwarded-For` for the client address (only behind your own reverse proxy).
+    #[arg(long, env = "TEND_TRUST_PROXY", default_value_t = false, global = true)]
+    pub trust_proxy: bool,
+
+    /// Run background jobs in this process (turn off for web-only instances).
+    #[arg(long, env = "TEND_RUN_JOBS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub run_jobs: bool,
+
+    /// Log format: `pretty` for people, `json` for collectors.
+    #[arg(long, env = "TEND_LOG_FORMAT", default_value = "pretty", global = true)]
+    pub log_format: String,
+}
+
+impl Config {
+    /// A configuration for tests and tools: defaults everywhere, this data directory.
+    pub fn for_data_dir(data_dir: PathBuf) -> Config {
+        Config {
+            data_dir,
+            database_url: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            master_key: None,
+            smtp_url: None,
+            mail_from: "Tend <tend@localhost>".into(),
+            staff_idle_minutes: 30,
+            client_idle_minutes: 60,
+            session_max_hours: 12,
+            trust_proxy: false,
+            run_jobs: true,
+            log_format: "pretty".into(),
+        }
+    }
+
+    /// Whether people reach Tend over TLS (cookies get `Secure`, responses get HSTS).
+    pub fn served_over_tls(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// The base URL for links in emails, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// The effective configuration as `KEY=value` lines with secrets redacted.
+    pub fn redacted(&self) -> Vec<(String, String)> {
+        let secret = |v: &Option<String>| match v {
+            Some(_) => "(set, redacted)".to_string(),
+            None => "(unset)".to_string(),
+        };
+        vec![
+            ("TEND_DATA_DIR".into(), self.data_dir.display().to_string()),
+            (
+                "DATABASE_URL".into(),
+                redact_url(self.database_url.as_deref()),
+            ),
+            ("TEND_LISTEN".into(), self.listen.to_string()),
+            (
+                "TEND_PUBLIC_URL".into(),
+                self.public_url.clone().unwrap_or_else(|| "(unset)".into()),
+            ),
+            ("TEND_MASTER_KEY".into(), secret(&self.master_key)),
+            ("TEND_SMTP_URL".into(), redact_url(self.smtp_url.as_deref())),
+            ("TEND_MAIL_FROM".into(), self.mail_from.clone()),
+            (
+                "TEND_STAFF_IDLE_MINUTES".into(),
+                self.staff_idle_minutes.to_string(),
+            ),
+            (
+                "TEND_CLIENT_IDLE_MINUTES".into(),
+                self.client_idle_minutes.to_string(),
+            ),
+            (
+                "TEND_SESSION_MAX_HOURS".into(),
+                self.session_max_hours.to_string(),
+            ),
+            ("TEND_TRUST_PROXY".into(), self.trust_proxy.to_string()),
+            ("TEND_RUN_JOBS".into(), self.run_jobs.to_string()),
+            ("TEND_LOG_FORMAT".into(), self.log_format.clone()),
+        ]
+    }
+}
+
+/// Hides the password in a URL, keeping host and database visible for troubleshooting.
+fn redact_url(url: Option<&str>) -> String {
+    let Some(url) = url else {
+        return "(unset)".into();
+    };
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("redacted"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(set, unparseable, redacted)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        let shown = redact_url(Some("postgres://tend:hunter2@db.internal/tend"));
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("db.internal"));
+    }
+}

@@ -1,0 +1,195 @@
+//! `tend demo`: a small, living practice so a newcomer can sign in as every role.
+//!
+//! Everyone here is fictional. All demo accounts share one password, and the staff accounts
+//! share one published two-step secret (`tend demo --code` prints the current code). Never
+//! use demo data for real people.
+
+use std::fmt;
+
+use crate::accounts::password::hash_password;
+use crate::accounts::queries::NewUser;
+use crate::accounts::signin::totp_context;
+use crate::accounts::totp;
+use crate::audit::{Event, Outcome};
+use crate::authz::Role;
+use crate::care::record::intake_context;
+use crate::web::AppState;
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "tend-demo-practice";
+/// The two-step secret of every demo staff account (published; demo only).
+pub const DEMO_TOTP_SECRET: &[u8; 20] = b"tend-demo-totp-key!!";
+
+/// Staff: (name, email, role).
+const STAFF: [(&str, &str, Role); 5] = [
+    ("Morgan Ellis", "admin@tend.example", Role::Admin),
+    ("Dr. Maya Okafor", "maya@tend.example", Role::Therapist),
+    ("Daniel Reyes", "daniel@tend.example", Role::Therapist),
+    ("Priya Shah", "priya@tend.example", Role::Therapist),
+    ("Helen Brooks", "helen@tend.example", Role::Supervisor),
+];
+
+/// Clients: (name, email, therapist email, intake summary). Fictional people and stories.
+const CLIENTS: [(&str, &str, &str, &str); 12] = [
+    (
+        "Amara Nwosu",
+        "amara@tend.example",
+        "maya@tend.example",
+        "Amara came to therapy after months of worry that wakes her at night. She would like to feel more in control of her anxiety and to be gentler with herself when it rises.",
+    ),
+    (
+        "Ben Carter",
+        "ben@tend.example",
+        "maya@tend.example",
+        "Ben has felt low since a redundancy last spring. He wants to get back to the things he used to enjoy and to stop calling himself a failure.",
+    ),
+    (
+        "Chloé Martin",
+        "chloe@tend.example",
+        "maya@tend.example",
+        "Chloé is grieving her grandmother, who raised her. She'd like space to remember her and to find her footing again.",
+    ),
+    (
+        "Dev Patel",
+        "dev@tend.example",
+        "maya@tend.example",
+        "Dev describes burnout from years of long hours. He hopes to notice his limits earlier and to rest without guilt.",
+    ),
+    (
+        "Elena Popescu",
+        "elena@tend.example",
+        "maya@tend.example",
+        "Elena is working through memories of a difficult childhood. She wants to feel safe in her body and to treat her younger self with kindness.",
+    ),
+    (
+        "Farah Haddad",
+        "farah@tend.example",
+        "daniel@tend.example",
+        "Farah notices a harsh inner critic at work and at home. She'd like to learn to speak to herself the way she speaks to friends.",
+    ),
+    (
+        "George Lin",
+        "george@tend.example",
+        "daniel@tend.example",
+        "George has panic attacks on busy trains. He wants to be able to travel to see his family again.",
+    ),
+    (
+        "Hana Sato",
+        "hana@tend.example",
+        "daniel@tend.example",
+        "Hana recently moved country and feels lonely. She hopes to build connection and ease the low mood that came with the move.",
+    ),
+    (
+        "Isaac Mensah",
+        "isaac@tend.example",
+        "daniel@tend.example",
+        "Isaac and his partner argue often, and he withdraws. He wants to understand his reactions and to stay present in hard conversations.",
+    ),
+    (
+        "Julia Novak",
+        "julia@tend.example",
+        "priya@tend.example",
+        "Julia survived a car accident last year and still startles easily. She wants to sleep through the night and drive again.",
+    ),
+    (
+        "Kofi Asante",
+        "kofi@tend.example",
+        "priya@tend.example",
+        "Kofi feels stuck and flat most days. He'd like to find some energy and small things to look forward to.",
+    ),
+    (
+        "Lena Fischer",
+        "lena@tend.example",
+        "priya@tend.example",
+        "Lena is a new parent with constant worry about getting things wrong. She hopes to feel good enough, as she is.",
+    ),
+];
+
+/// What seeding did.
+pub struct SeedReport {
+    /// Whether anything was created (false when the demo was already there).
+    pub created: bool,
+}
+
+impl fmt::Display for SeedReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.created {
+            writeln!(f, "Demo practice created.")?;
+        } else {
+            writeln!(f, "Demo practice already present; nothing changed.")?;
+        }
+        writeln!(f, "Every demo account's password: {DEMO_PASSWORD}")?;
+        writeln!(
+            f,
+            "Staff sign in with a two-step code too: run `tend demo --code` (or add secret {} to an authenticator app).",
+            totp::secret_base32(DEMO_TOTP_SECRET)
+        )?;
+        writeln!(
+            f,
+            "Admin: admin@tend.example · Therapists: maya@, daniel@, priya@tend.example · Supervisor: helen@tend.example · Clients: amara@, ben@ … lena@tend.example"
+        )
+    }
+}
+
+/// The current two-step code for the demo staff accounts.
+pub fn current_code() -> String {
+    let now = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+    totp::code_at(DEMO_TOTP_SECRET, now)
+}
+
+/// Seeds the demo practice unless its admin already exists.
+pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
+    if state.db.user_by_email(STAFF[0].1).await?.is_some() {
+        return Ok(SeedReport { created: false });
+    }
+    // One hash for all: demo accounts share a password, and Argon2 is slow on purpose.
+    let hash = hash_password(DEMO_PASSWORD).map_err(anyhow::Error::msg)?;
+    let mut staff_ids = std::collections::HashMap::new();
+    for (name, email, role) in STAFF {
+        let user = state
+            .db
+            .create_user(NewUser {
+                email,
+                name,
+                role,
+                password_hash: Some(&hash),
+                therapist_id: None,
+            })
+            .await?;
+        let sealed = state
+            .sealer
+            .seal(&totp_context(user.id), &hex::encode(DEMO_TOTP_SECRET))
+            .await?;
+        state.db.set_totp(user.id, Some(&sealed), true).await?;
+        staff_ids.insert(email, user.id);
+    }
+    if let (Some(helen), Some(daniel)) = (
+        staff_ids.get("helen@tend.example"),
+        staff_ids.get("daniel@tend.example"),
+    ) {
+        state.db.add_supervision(*helen, *daniel).await?;
+    }
+    for (name, email, therapist, intake) in CLIENTS {
+        let therapist_id = staff_ids.get(therapist).copied();
+        let user = state
+            .db
+            .create_user(NewUser {
+                email,
+                name,
+                role: Role::Client,
+                password_hash: Some(&hash),
+                therapist_id,
+            })
+            .await?;
+        let sealed = state.sealer.seal(&intake_context(user.id), intake).await?;
+        state
+            .db
+            .save_intake(user.id, &sealed, therapist_id.unwrap_or(user.id))
+            .await?;
+    }
+    state
+        .audit
+        .record(Event::new(None, "demo.seeded", Outcome::Success))
+        .await?;
+    Ok(SeedReport { created: true })
+}

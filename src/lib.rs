@@ -1,0 +1,22 @@
+//! Tend: a self-hostable platform for compassionate therapy.
+//!
+//! `main.rs` parses the command line; [`app`] builds state and the router; each feature lives
+//! in its own module with a `routes()` function. ARCHITECTURE.md is the map.
+
+pub mod accounts;
+pub mod admin;
+pub mod app;
+pub mod audit;
+pub mod authz;
+pub mod care;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod demo;
+pub mod email;
+pub mod error;
+pub mod home;
+pub mod jobs;
+pub mod openapi;
+pub mod web;

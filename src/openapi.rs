@@ -1,0 +1,50 @@
+//! The OpenAPI 3.1 document for `/api/v1`, generated from the handlers' annotations.
+
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::authz::Access;
+use crate::web::routes::Route;
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tend API", description = "JSON API of Tend, a self-hostable platform for compassionate therapy. \
+        Errors are RFC 9457 problem documents. Authenticate with `POST /api/v1/auth/login`, then send \
+        `Authorization: Bearer <token>`."),
+    paths(crate::accounts::api::login, crate::accounts::api::logout, crate::accounts::api::me,
+          crate::care::api::list_clients, crate::care::api::get_client),
+    modifiers(&BearerAuth),
+    tags((name = "auth", description = "Tokens and the signed-in account"), (name = "care", description = "Caseload and client records"))
+)]
+pub struct ApiDoc;
+
+/// Adds the bearer-token security scheme.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Routes of this feature.
+pub fn routes() -> Vec<Route> {
+    vec![Route::get(
+        "/api/v1/openapi.json",
+        Access::Public,
+        openapi_json,
+    )]
+}
+
+/// `GET /api/v1/openapi.json`
+async fn openapi_json() -> Response {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    crate::web::extract::Json(doc).into_response()
+}

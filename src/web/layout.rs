@@ -1,0 +1,125 @@
+//! What every page template shares: title, navigation for the caller's role, CSRF token.
+
+use super::middleware::CurrentUser;
+use crate::accounts::queries::Stage;
+use crate::authz::Role;
+
+/// A navigation link.
+pub struct NavLink {
+    /// Target path.
+    pub href: &'static str,
+    /// Visible text.
+    pub label: &'static str,
+    /// Whether it is the current page (gets `aria-current="page"`).
+    pub current: bool,
+}
+
+/// The signed-in person as the header shows them.
+pub struct NavUser {
+    /// Their name.
+    pub name: String,
+    /// Their role, as a word.
+    pub role: &'static str,
+}
+
+/// Inputs of `templates/base.html`.
+pub struct Layout {
+    /// Page title (also the `<h1>` in most pages).
+    pub title: String,
+    /// The caller, when signed in.
+    pub user: Option<NavUser>,
+    /// CSRF token for forms (including sign-out in the header).
+    pub csrf: String,
+    /// Links for the caller's role.
+    pub nav: Vec<NavLink>,
+}
+
+impl Layout {
+    /// A layout for `user` on the page at `path`.
+    pub fn new(title: &str, user: Option<&CurrentUser>, csrf: String, path: &str) -> Layout {
+        let full = user.filter(|u| u.session.stage == Stage::Full);
+        let links: &[(&'static str, &'static str)] = match full.map(|u| u.user.role) {
+            None => &[],
+            Some(Role::Client) => &[("/", "Home"), ("/account", "Account")],
+            Some(Role::Therapist) => &[
+                ("/", "Home"),
+                ("/clients", "Clients"),
+                ("/account", "Account"),
+            ],
+            Some(Role::Supervisor) => &[
+                ("/", "Home"),
+                ("/trainees", "Trainees"),
+                ("/clients", "Clients"),
+                ("/account", "Account"),
+            ],
+            Some(Role::Admin) => &[
+                ("/", "Home"),
+                ("/admin/users", "People"),
+                ("/admin/audit", "Audit"),
+                ("/account", "Account"),
+            ],
+        };
+        Layout {
+            title: title.to_string(),
+            user: user.map(|u| NavUser {
+                name: u.user.name.clone(),
+                role: u.user.role.as_str(),
+            }),
+            csrf,
+            nav: links
+                .iter()
+                .map(|(href, label)| NavLink {
+                    href,
+                    label,
+                    current: *href == path || (*href != "/" && path.starts_with(href)),
+                })
+                .collect(),
+        }
+    }
+
+    /// A layout with no caller (error pages, sign-in).
+    pub fn bare(title: &str, csrf: String) -> Layout {
+        Layout {
+            title: title.to_string(),
+            user: None,
+            csrf,
+            nav: Vec::new(),
+        }
+    }
+}
+
+/// Field problems to show beside a re-displayed form.
+#[derive(Default)]
+pub struct Errors(pub Vec<crate::error::FieldError>);
+
+impl Errors {
+    /// The message for `field`, if it has one.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
+    /// Whether there are no problems.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// All problems, for the summary at the top of the form.
+    pub fn all(&self) -> &[crate::error::FieldError] {
+        &self.0
+    }
+}
+
+impl From<crate::error::AppError> for Errors {
+    fn from(err: crate::error::AppError) -> Self {
+        match err {
+            crate::error::AppError::Invalid(fields) => Errors(fields),
+            other => Errors(vec![crate::error::FieldError::new(
+                "form",
+                other.to_string(),
+            )]),
+        }
+    }
+}

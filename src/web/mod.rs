@@ -1,0 +1,43 @@
+//! The web foundation: shared state, the route table, middleware, extractors and layout.
+//!
+//! Entry points: [`routes::Route`] (how features declare routes with their access rule),
+//! [`middleware`] (session resolution, access enforcement, CSRF cookie, security headers,
+//! error rendering), [`extract`] (form and JSON extractors that name the bad field) and
+//! [`layout::Layout`] (what every page template shares).
+
+pub mod assets;
+pub mod extract;
+pub mod health;
+pub mod layout;
+pub mod middleware;
+pub mod ratelimit;
+pub mod routes;
+
+use std::sync::Arc;
+
+use crate::audit::Audit;
+use crate::config::Config;
+use crate::crypto::Sealer;
+use crate::db::Db;
+use crate::email::Mailer;
+use crate::jobs::Wakeup;
+use ratelimit::RateLimiter;
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The storage contract.
+    pub db: Db,
+    /// Encryption at rest for free text.
+    pub sealer: Sealer,
+    /// The audit trail.
+    pub audit: Audit,
+    /// Effective configuration.
+    pub config: Arc<Config>,
+    /// Outgoing email (used by the job worker).
+    pub mailer: Mailer,
+    /// In-memory rate limits for sign-in, invitations and setup.
+    pub limiter: RateLimiter,
+    /// Wakes the job worker when a job is enqueued.
+    pub wakeup: Wakeup,
+}
