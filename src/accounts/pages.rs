@@ -554,10 +554,7 @@ pub async fn enable_mfa(
         )
         .await;
     }
-    let Some(sealed) = &user.totp_secret else {
-        return Err(AppError::Internal("pending secret vanished".into()));
-    };
-    state.db.set_totp(user.id, Some(sealed), true).await?;
+    state.db.enable_totp(user.id).await?;
     let codes = totp::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| hash_token(c)).collect();
     state.db.replace_recovery_codes(user.id, &hashes).await?;

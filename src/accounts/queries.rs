@@ -293,6 +293,19 @@ impl Db {
         Ok(())
     }
 
+    /// Turns on the already-stored TOTP secret, keeping the step used to confirm it so that
+    /// code cannot be replayed at the next sign-in.
+    pub async fn enable_totp(&self, user_id: Uuid) -> DbResult<()> {
+        with_pool!(self, |pool| {
+            sqlx::query("UPDATE users SET totp_enabled = TRUE, updated_at = $1 WHERE id = $2 AND totp_secret IS NOT NULL")
+                .bind(Timestamp::now())
+                .bind(user_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Records the TOTP step just used; returns false if a newer or equal step was already
     /// recorded (a concurrent replay), so the caller refuses the code.
     pub async fn claim_totp_step(&self, user_id: Uuid, step: i64) -> DbResult<bool> {
