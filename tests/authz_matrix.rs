@@ -32,45 +32,143 @@ enum P {
 
 use P::*;
 
-const EVERYONE: &[P] = &[Anonymous, Client, OtherClient, Therapist, OtherTherapist, Supervisor, Admin];
-const SIGNED_IN: &[P] = &[Client, OtherClient, Therapist, OtherTherapist, Supervisor, Admin];
+const EVERYONE: &[P] = &[
+    Anonymous,
+    Client,
+    OtherClient,
+    Therapist,
+    OtherTherapist,
+    Supervisor,
+    Admin,
+];
+const SIGNED_IN: &[P] = &[
+    Client,
+    OtherClient,
+    Therapist,
+    OtherTherapist,
+    Supervisor,
+    Admin,
+];
 const CLINICIANS: &[P] = &[Therapist, OtherTherapist, Supervisor];
 const RECORD: &[P] = &[Client, Therapist];
 
 /// (method, path, who may, form fields for POST, whether allowed callers must get the record).
-type Row = (&'static str, &'static str, &'static [P], &'static [(&'static str, &'static str)], bool);
+type Row = (
+    &'static str,
+    &'static str,
+    &'static [P],
+    &'static [(&'static str, &'static str)],
+    bool,
+);
 
 const MATRIX: &[Row] = &[
     ("GET", "/", EVERYONE, &[], false),
     ("GET", "/login", EVERYONE, &[], false),
-    ("POST", "/login", EVERYONE, &[("email", "nobody@tend.test"), ("password", "x")], false),
+    (
+        "POST",
+        "/login",
+        EVERYONE,
+        &[("email", "nobody@tend.test"), ("password", "x")],
+        false,
+    ),
     ("GET", "/login/mfa", SIGNED_IN, &[], false),
-    ("POST", "/login/mfa", SIGNED_IN, &[("code", "000000")], false),
+    (
+        "POST",
+        "/login/mfa",
+        SIGNED_IN,
+        &[("code", "000000")],
+        false,
+    ),
     ("POST", "/logout", SIGNED_IN, &[], false),
     ("GET", "/account", SIGNED_IN, &[], false),
-    ("POST", "/account/password", SIGNED_IN, &[("current_password", "x"), ("new_password", "y"), ("confirm_password", "y")], false),
+    (
+        "POST",
+        "/account/password",
+        SIGNED_IN,
+        &[
+            ("current_password", "x"),
+            ("new_password", "y"),
+            ("confirm_password", "y"),
+        ],
+        false,
+    ),
     ("POST", "/account/sessions/revoke", SIGNED_IN, &[], false),
     ("GET", "/account/mfa", SIGNED_IN, &[], false),
-    ("POST", "/account/mfa", SIGNED_IN, &[("code", "000000")], false),
+    (
+        "POST",
+        "/account/mfa",
+        SIGNED_IN,
+        &[("code", "000000")],
+        false,
+    ),
     ("GET", "/invitations/{token}", EVERYONE, &[], false),
-    ("POST", "/invitations/{token}", EVERYONE, &[("name", "X"), ("password", "y"), ("confirm_password", "y")], false),
+    (
+        "POST",
+        "/invitations/{token}",
+        EVERYONE,
+        &[("name", "X"), ("password", "y"), ("confirm_password", "y")],
+        false,
+    ),
     ("GET", "/setup", EVERYONE, &[], false),
-    ("POST", "/setup", EVERYONE, &[("name", "X"), ("email", "x@tend.test"), ("password", "y")], false),
+    (
+        "POST",
+        "/setup",
+        EVERYONE,
+        &[("name", "X"), ("email", "x@tend.test"), ("password", "y")],
+        false,
+    ),
     ("POST", "/api/v1/auth/login", EVERYONE, &[], false),
     ("POST", "/api/v1/auth/logout", SIGNED_IN, &[], false),
     ("GET", "/api/v1/me", SIGNED_IN, &[], false),
     ("GET", "/clients", CLINICIANS, &[], false),
-    ("POST", "/clients/invite", &[Therapist, OtherTherapist], &[("name", "New"), ("email", "new@tend.test")], false),
+    (
+        "POST",
+        "/clients/invite",
+        &[Therapist, OtherTherapist],
+        &[("name", "New"), ("email", "new@tend.test")],
+        false,
+    ),
     ("GET", "/clients/{id}", RECORD, &[], true),
-    ("POST", "/clients/{id}/intake", &[Therapist], &[("intake", "Matrix test summary.")], true),
+    (
+        "POST",
+        "/clients/{id}/intake",
+        &[Therapist],
+        &[("intake", "Matrix test summary.")],
+        true,
+    ),
     ("GET", "/trainees", &[Supervisor], &[], false),
     ("GET", "/api/v1/clients", CLINICIANS, &[], false),
     ("GET", "/api/v1/clients/{id}", RECORD, &[], true),
     ("GET", "/admin/users", &[Admin], &[], false),
-    ("POST", "/admin/invitations", &[Admin], &[("name", "New"), ("email", "colleague@tend.test"), ("role", "therapist")], false),
+    (
+        "POST",
+        "/admin/invitations",
+        &[Admin],
+        &[
+            ("name", "New"),
+            ("email", "colleague@tend.test"),
+            ("role", "therapist"),
+        ],
+        false,
+    ),
     ("GET", "/admin/audit", &[Admin], &[], false),
-    ("GET", "/admin/break-glass/{client_id}", &[Admin], &[], false),
-    ("POST", "/admin/break-glass/{client_id}", &[Admin], &[("reason", "Matrix test: the therapist is unreachable in an emergency.")], false),
+    (
+        "GET",
+        "/admin/break-glass/{client_id}",
+        &[Admin],
+        &[],
+        false,
+    ),
+    (
+        "POST",
+        "/admin/break-glass/{client_id}",
+        &[Admin],
+        &[(
+            "reason",
+            "Matrix test: the therapist is unreachable in an emergency.",
+        )],
+        false,
+    ),
     ("GET", "/api/v1/openapi.json", EVERYONE, &[], false),
     ("GET", "/healthz", EVERYONE, &[], false),
     ("GET", "/readyz", EVERYONE, &[], false),
@@ -91,7 +189,10 @@ async fn people(app: &TestApp) -> People {
     let therapist = app.user(Role::Therapist, "t1@tend.test").await;
     let other_therapist = app.user(Role::Therapist, "t2@tend.test").await;
     let supervisor = app.user(Role::Supervisor, "sup@tend.test").await;
-    app.db().add_supervision(supervisor.id, therapist.id).await.unwrap();
+    app.db()
+        .add_supervision(supervisor.id, therapist.id)
+        .await
+        .unwrap();
     People {
         client: app.client_of(&therapist, "client@tend.test").await,
         other_client: app.client_of(&other_therapist, "other@tend.test").await,
@@ -117,12 +218,24 @@ async fn as_person<'a>(app: &'a TestApp, people: &People, p: P) -> Visitor<'a> {
 
 #[tokio::test]
 async fn every_route_is_in_the_matrix_and_the_matrix_names_only_real_routes() {
-    let served: BTreeSet<(String, String)> = tend::app::all_routes().iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
-    let matrix: BTreeSet<(String, String)> = MATRIX.iter().map(|(m, p, ..)| (m.to_string(), p.to_string())).collect();
+    let served: BTreeSet<(String, String)> = tend::app::all_routes()
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .collect();
+    let matrix: BTreeSet<(String, String)> = MATRIX
+        .iter()
+        .map(|(m, p, ..)| (m.to_string(), p.to_string()))
+        .collect();
     let untested: Vec<_> = served.difference(&matrix).collect();
     let stale: Vec<_> = matrix.difference(&served).collect();
-    assert!(untested.is_empty(), "routes with no row in the authorization matrix: {untested:?}");
-    assert!(stale.is_empty(), "matrix rows for routes that no longer exist: {stale:?}");
+    assert!(
+        untested.is_empty(),
+        "routes with no row in the authorization matrix: {untested:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "matrix rows for routes that no longer exist: {stale:?}"
+    );
 }
 
 #[tokio::test]
@@ -131,33 +244,63 @@ async fn every_route_admits_exactly_the_people_the_matrix_allows() {
     let people = people(&app).await;
     let mut failures = Vec::new();
     for &(method, pattern, allowed, fields, is_record) in MATRIX {
-        let path = pattern.replace("{id}", &people.client.id.to_string()).replace("{client_id}", &people.client.id.to_string()).replace("{token}", "no-such-invitation");
+        let path = pattern
+            .replace("{id}", &people.client.id.to_string())
+            .replace("{client_id}", &people.client.id.to_string())
+            .replace("{token}", "no-such-invitation");
         for &person in EVERYONE {
             let mut v = as_person(&app, &people, person).await;
             let response = match method {
                 "GET" => v.get(&path).await,
-                _ if path.starts_with("/api/") => v.request(Method::POST, &path, Some("application/json"), b"{}".to_vec()).await,
+                _ if path.starts_with("/api/") => {
+                    v.request(
+                        Method::POST,
+                        &path,
+                        Some("application/json"),
+                        b"{}".to_vec(),
+                    )
+                    .await
+                }
                 _ => v.post_form(&path, fields).await,
             };
             // Refusals on pages redirect to sign-in ("/login" or "/login?next=…"); signing out
             // also lands on "/login?signed_out=1", which is the route working.
-            let to_login = response.headers.get("location").and_then(|l| l.to_str().ok()).is_some_and(|l| l == "/login" || l.starts_with("/login?next="));
-            let denied = matches!(response.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) && !is_form_redisplay(&response)
+            let to_login = response
+                .headers
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .is_some_and(|l| l == "/login" || l.starts_with("/login?next="));
+            let denied = matches!(
+                response.status,
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+            ) && !is_form_redisplay(&response)
                 || (is_record && response.status == StatusCode::NOT_FOUND)
                 || to_login;
             let should_allow = allowed.contains(&person);
             if should_allow == denied {
-                failures.push(format!("{method} {pattern} as {person:?}: got {} (expected {})", response.status, if should_allow { "allowed" } else { "denied" }));
+                failures.push(format!(
+                    "{method} {pattern} as {person:?}: got {} (expected {})",
+                    response.status,
+                    if should_allow { "allowed" } else { "denied" }
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "authorization matrix mismatches:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "authorization matrix mismatches:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// A 401 that re-displays a form with an error (wrong password or code) is the route
 /// working, not refusing the caller.
 fn is_form_redisplay(response: &support::TestResponse) -> bool {
-    response.headers.get("content-type").is_some_and(|c| c.to_str().unwrap_or("").starts_with("text/html")) && response.body.contains("error-summary")
+    response
+        .headers
+        .get("content-type")
+        .is_some_and(|c| c.to_str().unwrap_or("").starts_with("text/html"))
+        && response.body.contains("error-summary")
 }
 
 #[tokio::test]
@@ -165,8 +308,20 @@ async fn refused_record_reads_are_audited_as_denied() {
     let app = TestApp::new().await;
     let people = people(&app).await;
     let mut v = app.signed_in(&people.other_therapist).await;
-    v.get(&format!("/clients/{}", people.client.id)).await.assert_status(StatusCode::NOT_FOUND);
-    let denied = app.db().audit_page(&tend::audit::AuditFilter { outcome: Some("denied".into()), ..Default::default() }, 10).await.unwrap();
+    v.get(&format!("/clients/{}", people.client.id))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let denied = app
+        .db()
+        .audit_page(
+            &tend::audit::AuditFilter {
+                outcome: Some("denied".into()),
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
     assert_eq!(denied.len(), 1);
     assert_eq!(denied[0].actor_id, Some(people.other_therapist.id));
     assert_eq!(denied[0].resource_id, Some(people.client.id));

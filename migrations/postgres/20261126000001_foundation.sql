@@ -127,6 +127,17 @@ CREATE TABLE audit_log (
     hash TEXT NOT NULL
 );
 CREATE INDEX audit_log_actor ON audit_log (actor_id);
+
+-- The chain's head: one row, locked by every append. Starting each append with an UPDATE of
+-- this row serialises appends on both backends (SQLite takes its write lock at once; on
+-- PostgreSQL instances queue on the row lock), and `tend audit verify` checks the newest entry
+-- matches it, so removing the newest entries is noticed too.
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    seq BIGINT NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
 CREATE INDEX audit_log_resource ON audit_log (resource_id);
 
 -- The job queue. idempotency_key makes enqueueing the same job twice a no-op.

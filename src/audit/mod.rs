@@ -5,8 +5,8 @@
 //! verify`), [`Db::audit_page`] (the admin page). Each entry stores who, their role, the
 //! action, the resource, the UTC time, the source address and the outcome — ids only, never
 //! clinical text. `hash = SHA-256(prev_hash || fields)`, so editing or deleting any entry breaks
-//! every hash after it. Appends are serialised (a process mutex, plus a transaction-scoped
-//! advisory lock on PostgreSQL so several instances keep one chain).
+//! every hash after it. Appends are serialised by a process mutex and by locking the one-row
+//! `audit_head` table, so several instances sharing PostgreSQL keep one chain.
 
 use std::sync::Arc;
 
@@ -21,8 +21,6 @@ use crate::with_pool;
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-/// Arbitrary constant naming the advisory lock that serialises appends on PostgreSQL.
-const PG_AUDIT_LOCK: i64 = 0x7465_6e64_6175_6474;
 
 /// How an audited attempt ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -169,44 +167,20 @@ impl Audit {
     /// Appends one entry. A failure here is returned, never swallowed: callers treat an
     /// unrecorded access as a failed request.
     pub async fn record(&self, event: Event) -> DbResult<Entry> {
+        // Within one process, queue here rather than on the database lock.
         let _guard = self.lock.lock().await;
-        let select_last =
-            format!("SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1");
         let insert = "INSERT INTO audit_log (seq, id, at, actor_id, actor_role, action, resource_type, resource_id, \
                       source_ip, outcome, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-        let build = |last: Option<Entry>| {
-            let mut entry = Entry {
-                seq: last.as_ref().map_or(1, |l| l.seq + 1),
-                id: new_id(),
-                at: Timestamp::now(),
-                actor_id: event.actor.map(|a| a.id),
-                actor_role: event.actor.map(|a| a.role.as_str().to_string()),
-                action: event.action.to_string(),
-                resource_type: event.resource_type.map(str::to_string),
-                resource_id: event.resource_id,
-                source_ip: event.source_ip.clone(),
-                outcome: event.outcome.as_str().to_string(),
-                prev_hash: last.map_or_else(|| GENESIS.to_string(), |l| l.hash),
-                hash: String::new(),
-            };
-            entry.hash = entry.compute_hash();
-            entry
-        };
         let db = &self.db;
         with_pool!(db, |pool| {
             let mut tx = pool.begin().await?;
-            if matches!(db, Db::Postgres(_)) {
-                // Instances sharing one PostgreSQL must not both extend the chain from the
-                // same last entry; the lock is released at commit.
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(PG_AUDIT_LOCK)
-                    .execute(&mut *tx)
+            // Writing the head row first takes the lock that serialises appends (see the
+            // migration's comment on audit_head).
+            let (last_seq, last_hash): (i64, String) =
+                sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+                    .fetch_one(&mut *tx)
                     .await?;
-            }
-            let last: Option<Entry> = sqlx::query_as(&select_last)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let entry = build(last);
+            let entry = new_entry(&event, last_seq, last_hash);
             sqlx::query(insert)
                 .bind(entry.seq)
                 .bind(entry.id)
@@ -222,10 +196,35 @@ impl Audit {
                 .bind(&entry.hash)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(entry.seq)
+                .bind(&entry.hash)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(entry)
         })
     }
+}
+
+/// Builds the next entry after `(last_seq, last_hash)`, hash included.
+fn new_entry(event: &Event, last_seq: i64, last_hash: String) -> Entry {
+    let mut entry = Entry {
+        seq: last_seq + 1,
+        id: new_id(),
+        at: Timestamp::now(),
+        actor_id: event.actor.map(|a| a.id),
+        actor_role: event.actor.map(|a| a.role.as_str().to_string()),
+        action: event.action.to_string(),
+        resource_type: event.resource_type.map(str::to_string),
+        resource_id: event.resource_id,
+        source_ip: event.source_ip.clone(),
+        outcome: event.outcome.as_str().to_string(),
+        prev_hash: last_hash,
+        hash: String::new(),
+    };
+    entry.hash = entry.compute_hash();
+    entry
 }
 
 /// Result of checking the whole chain.
@@ -262,8 +261,22 @@ pub async fn verify_chain(db: &Db) -> DbResult<ChainReport> {
                 .await?
         });
         if page.is_empty() {
+            let (head_seq, head_hash): (i64, String) = with_pool!(db, |pool| {
+                sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                    .fetch_one(pool)
+                    .await?
+            });
+            let last = expected_seq - 1;
+            if head_seq != last || head_hash != prev_hash {
+                return Ok(ChainReport::Broken {
+                    seq: last + 1,
+                    reason: format!(
+                        "the newest entries are missing: the chain ends at {last} but its head records {head_seq}"
+                    ),
+                });
+            }
             return Ok(ChainReport::Intact {
-                entries: expected_seq - 1,
+                entries: last,
                 head: prev_hash,
             });
         }

@@ -114,34 +114,22 @@ impl Db {
 
     /// Claims the next due job for this worker, or `None`.
     pub async fn claim_job(&self, now: Timestamp) -> DbResult<Option<JobRow>> {
-        // The subquery picks one due job; PostgreSQL skips rows another instance has locked.
-        const PICK_SQLITE: &str = "SELECT id FROM jobs WHERE (state = 'pending' AND run_at <= $1) \
-             OR (state = 'running' AND locked_until <= $1) ORDER BY run_at LIMIT 1";
-        const PICK_PG: &str = "SELECT id FROM jobs WHERE (state = 'pending' AND run_at <= $1) \
-             OR (state = 'running' AND locked_until <= $1) ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED";
-        let claim = "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 \
-                     WHERE id = $3 RETURNING id, kind, payload, attempts, max_attempts";
+        // One statement picks and claims, so two workers can never take the same job. On
+        // PostgreSQL the subquery skips rows another instance is claiming at this moment.
+        const CLAIM: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = $2, updated_at = $1 \
+             WHERE id = (SELECT id FROM jobs WHERE (state = 'pending' AND run_at <= $1) \
+             OR (state = 'running' AND locked_until <= $1) ORDER BY run_at LIMIT 1 {lock}) \
+             RETURNING id, kind, payload, attempts, max_attempts";
         let lease_end = now + LEASE;
-        let pick = match self {
-            Db::Sqlite(_) => PICK_SQLITE,
-            Db::Postgres(_) => PICK_PG,
+        let sql = match self {
+            Db::Sqlite(_) => CLAIM.replace("{lock}", ""),
+            Db::Postgres(_) => CLAIM.replace("{lock}", "FOR UPDATE SKIP LOCKED"),
         };
-        with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let id: Option<Uuid> = sqlx::query_scalar(pick)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(id) = id else { return Ok(None) };
-            let row: JobRow = sqlx::query_as(claim)
-                .bind(lease_end)
-                .bind(now)
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(Some(row))
-        })
+        Ok(with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(now)
+            .bind(lease_end)
+            .fetch_optional(pool)
+            .await?))
     }
 
     /// Marks a job done.
