@@ -31,7 +31,11 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the web server (the default).
-    Serve,
+    Serve {
+        /// Seed the demo practice first (idempotent), so there is something to sign in to.
+        #[arg(long, env = "TEND_DEMO")]
+        demo: bool,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Print the effective configuration with secrets redacted.
@@ -51,6 +55,8 @@ pub enum Command {
     /// Encryption key tools.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Print the OpenAPI 3.1 document of the JSON API (the same as `/api/v1/openapi.json`).
+    Openapi,
 }
 
 /// `tend admin …`
@@ -98,8 +104,15 @@ pub enum KeysCommand {
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config).await,
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => {
+            if demo {
+                let state = build_state(config.clone()).await?;
+                println!("{}", crate::demo::seed(&state).await?);
+                state.db.close().await;
+            }
+            serve(config).await
+        }
         Command::Migrate => {
             build_state(config).await?;
             println!("Migrations applied.");
@@ -135,6 +148,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Keys(KeysCommand::Rotate) => rotate_keys(config).await,
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::openapi::document())?
+            );
+            Ok(())
+        }
     }
 }
 

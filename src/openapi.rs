@@ -42,9 +42,14 @@ pub fn routes() -> Vec<Route> {
     )]
 }
 
-/// `GET /api/v1/openapi.json`
-async fn openapi_json() -> Response {
+/// The document, with this build's version.
+pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
-    crate::web::extract::Json(doc).into_response()
+    doc
+}
+
+/// `GET /api/v1/openapi.json`
+async fn openapi_json() -> Response {
+    crate::web::extract::Json(document()).into_response()
 }

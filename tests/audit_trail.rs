@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The audit trail detects edits and deletions, and never holds clinical text.
 
 mod support;

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The authorization matrix: every route the router serves, called as every kind of person.
 //!
 //! Routes come from `tend::app::all_routes()`, the same list the router is built from. A

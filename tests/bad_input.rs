@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Bad input gets a clear error naming the problem, and nothing is half-saved.
 
 mod support;

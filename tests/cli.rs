@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The `tend` command line, run as a real process against SQLite or PostgreSQL.
 
 mod support;

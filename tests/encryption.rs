@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Encryption at rest: a sentinel sentence written through the app appears nowhere in the
 //! raw database (SQLite's files, or every row of every PostgreSQL table), keys rotate without
 //! losing anything, and tampering is refused.

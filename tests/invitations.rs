@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Walkthrough: a therapist invites a client, the email arrives over real SMTP, the client
 //! accepts and signs in, and the care relationship exists. Plus the offline outbox.
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The OpenAPI document describes every JSON route the router serves.
 
 mod support;

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Signing in and out, two-step sign-in, sessions and API tokens, through the real pages.
 
 mod support;

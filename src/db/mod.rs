@@ -2,7 +2,7 @@
 //!
 //! [`Db`] is the storage contract. It is an enum over an SQLite pool and a PostgreSQL pool;
 //! every query is written once, in portable SQL (`$1` placeholders, `RETURNING`,
-//! `ON CONFLICT`), and [`with_pool!`] compiles the same body once per backend. The few
+//! `ON CONFLICT`), and [`with_pool!`](crate::with_pool) compiles the same body once per backend. The few
 //! statements that differ (row locking, advisory locks) say so where they are.
 //!
 //! Each feature adds its use-case-shaped methods to `Db` in its own `queries.rs`; the story

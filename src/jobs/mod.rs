@@ -1,6 +1,6 @@
 //! The database-backed job queue.
 //!
-//! Entry points: [`Db::enqueue`] to add a job, [`run_one`] to run the next due job (tests call
+//! Entry points: [`enqueue`] to add a job, [`run_one`] to run the next due job (tests call
 //! it directly to drain the queue step by step), [`spawn_worker`] for the loop inside
 //! `tend serve`. Jobs are claimed with a lease (`locked_until`); on PostgreSQL the claim uses
 //! `FOR UPDATE SKIP LOCKED`, so several instances each take different jobs and every job runs

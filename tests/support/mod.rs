@@ -96,12 +96,15 @@ impl Drop for PgDatabase {
     }
 }
 
+/// A change to the test configuration.
+type ConfigTweak = Box<dyn FnOnce(&mut Config)>;
+
 /// Builder for [`TestApp`].
 #[derive(Default)]
 pub struct TestAppBuilder {
     smtp_url: Option<String>,
     database_url: Option<String>,
-    tweak: Option<Box<dyn FnOnce(&mut Config)>>,
+    tweak: Option<ConfigTweak>,
 }
 
 impl TestAppBuilder {

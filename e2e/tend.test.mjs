@@ -1,0 +1,203 @@
+// End-to-end tests in Debian's headless Chromium: sign in as each role through the real
+// pages and run axe-core (WCAG 2.1 A and AA) on every page visited, in light and dark mode
+// and at a 360 px phone width. The server is started on a free port with the demo practice;
+// we wait for its "ready" line, never for a fixed time.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve("axe-core/axe.min.js");
+const TEND = process.env.TEND_BIN ?? join(process.cwd(), "..", "target", "debug", "tend");
+const PASSWORD = "tend-demo-practice";
+const DEMO_SECRET = Buffer.from("tend-demo-totp-key!!");
+const WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+
+let server, base, browser, dataDir;
+const visited = new Set();
+
+/** RFC 6238 code for the demo secret, `offset` steps from now. */
+function totp(offset = 0) {
+  const counter = Math.floor(Date.now() / 1000 / 30) + offset;
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(counter));
+  const h = createHmac("sha1", DEMO_SECRET).update(msg).digest();
+  const o = h[19] & 0xf;
+  const v = ((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
+  return String(v % 1_000_000).padStart(6, "0");
+}
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "tend-e2e-"));
+  const env = { ...process.env, TEND_DATA_DIR: dataDir, TEND_LOG_FORMAT: "json" };
+  delete env.DATABASE_URL;
+  execFileSync(TEND, ["demo"], { env, stdio: "ignore" });
+  server = spawn(TEND, ["serve", "--listen", "127.0.0.1:0"], { env, stdio: ["ignore", "pipe", "inherit"] });
+  base = await new Promise((resolve, reject) => {
+    let out = "";
+    server.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = out.match(/Tend is ready at (http:\/\/\S+)/);
+      if (m) resolve(m[1]);
+    });
+    server.on("exit", (code) => reject(new Error(`tend exited early with ${code}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** A fresh browser context; CSP is bypassed only so the test can inject axe-core. */
+async function newPage(options = {}) {
+  const context = await browser.newContext({ bypassCSP: true, ...options });
+  const page = await context.newPage();
+  const offsite = [];
+  page.on("request", (req) => {
+    if (!req.url().startsWith(base) && !req.url().startsWith("data:")) offsite.push(req.url());
+  });
+  page.offsite = offsite;
+  return page;
+}
+
+/** Runs axe-core on the current page (light, dark, and at phone width) and fails on any WCAG 2.1 A/AA violation. */
+async function checkPage(page, label) {
+  visited.add(label);
+  for (const scheme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme: scheme, reducedMotion: "reduce" });
+    await page.addScriptTag({ path: AXE });
+    const result = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags } }), WCAG);
+    const summary = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+    assert.deepEqual(summary, [], `${label} (${scheme}) has accessibility violations`);
+  }
+  const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(widths[0] <= widths[1], `${label} scrolls sideways at ${widths[1]}px (${widths[0]}px wide)`);
+  assert.deepEqual(page.offsite, [], `${label} made third-party requests`);
+}
+
+async function signIn(page, email, { mfa = false } = {}) {
+  await page.goto(`${base}/login`);
+  await checkPage(page, "sign-in");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  if (mfa) {
+    await page.waitForURL(/\/login\/mfa/);
+    await checkPage(page, "two-step sign-in");
+    await page.getByLabel("Code").fill(totp());
+    await page.getByRole("button", { name: "Continue" }).click();
+  }
+  await page.waitForURL(`${base}/`);
+}
+
+const PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true };
+
+test("a visitor sees a calm welcome, sign-in, and a kind 404", async () => {
+  const page = await newPage(PHONE);
+  await page.goto(base);
+  assert.equal(await page.locator("h1").textContent(), "Welcome to Tend");
+  await checkPage(page, "welcome");
+  const res = await page.goto(`${base}/no-such-page`);
+  assert.equal(res.status(), 404);
+  await checkPage(page, "not found");
+  await page.goto(`${base}/login`);
+  await page.getByLabel("Email").fill("amara@tend.example");
+  await page.getByLabel("Password").fill("not the right one");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator("#error-summary").waitFor();
+  await checkPage(page, "sign-in with an error");
+  await page.context().close();
+});
+
+test("a client signs in on a phone, reads their record and their account", async () => {
+  const page = await newPage(PHONE);
+  await signIn(page, "amara@tend.example");
+  assert.equal(await page.locator("h1").textContent(), "Hello, Amara Nwosu");
+  await checkPage(page, "client home");
+  await page.getByRole("link", { name: "Your record" }).click();
+  await page.locator("h1", { hasText: "Your record" }).waitFor();
+  assert.match(await page.locator("main").textContent(), /more in control of her anxiety/);
+  await checkPage(page, "client record");
+  await page.getByRole("link", { name: "Account" }).click();
+  await checkPage(page, "client account");
+  await page.goto(`${base}/account/mfa`);
+  await checkPage(page, "client two-step set-up");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/signed_out/);
+  await checkPage(page, "signed out");
+  await page.context().close();
+});
+
+test("a therapist signs in with a code, sees the caseload, opens and edits a record", async () => {
+  const page = await newPage();
+  await signIn(page, "maya@tend.example", { mfa: true });
+  await checkPage(page, "therapist home");
+  await page.getByRole("navigation").getByRole("link", { name: "Clients" }).click();
+  await page.locator("h1", { hasText: "Your clients" }).waitFor();
+  assert.equal(await page.locator("tbody tr").count(), 5);
+  await checkPage(page, "caseload");
+  await page.getByRole("link", { name: "Ben Carter" }).click();
+  await checkPage(page, "client record (therapist)");
+  await page.getByLabel("What brings them to therapy, in your words").fill("Ben would like to reconnect with friends and feel less alone.");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("Saved.").waitFor();
+  await page.getByRole("navigation").getByRole("link", { name: "Clients" }).click();
+  await page.getByLabel("Name").fill("Amara again");
+  await page.getByLabel("Email").fill("amara@tend.example");
+  await page.getByRole("button", { name: "Send invitation" }).click();
+  await page.locator("#error-summary").waitFor();
+  await checkPage(page, "invite with errors");
+  await page.context().close();
+});
+
+test("a supervisor sees trainees but no client records", async () => {
+  const page = await newPage();
+  await signIn(page, "helen@tend.example", { mfa: true });
+  await page.getByRole("link", { name: "Trainees" }).click();
+  assert.match(await page.locator("main").textContent(), /Daniel Reyes/);
+  await checkPage(page, "trainees");
+  await page.context().close();
+});
+
+test("an admin manages people, reads the audit trail, and sees break-glass", async () => {
+  const page = await newPage();
+  await signIn(page, "admin@tend.example", { mfa: true });
+  await checkPage(page, "admin home");
+  await page.getByRole("navigation").getByRole("link", { name: "People" }).click();
+  assert.equal(await page.locator("tbody tr").count(), 17);
+  await checkPage(page, "people");
+  await page.getByRole("link", { name: "Emergency access to Kofi Asante's record" }).click();
+  await checkPage(page, "break-glass");
+  await page.getByRole("navigation").getByRole("link", { name: "Audit" }).click();
+  await checkPage(page, "audit trail");
+  assert.match(await page.locator("tbody").textContent(), /auth\.sign_in/);
+  await page.context().close();
+});
+
+test("the accessibility check itself can fail", async () => {
+  const page = await newPage();
+  await page.setContent('<html><body><img src="data:,"><input type="text"></body></html>');
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags } }), WCAG);
+  const ids = result.violations.map((v) => v.id);
+  assert.ok(ids.includes("image-alt") && ids.includes("label") && ids.includes("html-has-lang"), ids.join(", "));
+  await page.context().close();
+});
+
+test("every page kind was checked", () => {
+  assert.ok(visited.size >= 18, `only ${visited.size} pages checked: ${[...visited].join(", ")}`);
+});
