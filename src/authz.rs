@@ -132,6 +132,13 @@ pub enum Grant {
     BreakGlass,
 }
 
+impl Grant {
+    /// Only treating clinicians change a record; owners and break-glass readers only read.
+    pub fn allows_write(self) -> bool {
+        self == Grant::Treating
+    }
+}
+
 /// Whether `who` may read (and, for clinicians, write) a client's clinical record.
 pub fn can_read_client_record(who: Principal, facts: &ClientFacts) -> Option<Grant> {
     match who.role {
@@ -147,7 +154,7 @@ pub fn can_read_client_record(who: Principal, facts: &ClientFacts) -> Option<Gra
 
 /// Whether `who` may edit a client's clinical record (treating clinicians only).
 pub fn can_write_client_record(who: Principal, facts: &ClientFacts) -> bool {
-    can_read_client_record(who, facts) == Some(Grant::Treating)
+    can_read_client_record(who, facts).is_some_and(Grant::allows_write)
 }
 
 /// Whether an account with role `inviter` may invite someone with role `invitee`.

@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::queries::Stage;
-use super::signin::{check_password, check_second_factor, start_session};
-use crate::audit::{Event, Outcome};
+use super::signin::{check_password, check_second_factor, end_session, start_session};
 use crate::authz::Role;
 use crate::error::{AppError, AppResult};
 use crate::web::AppState;
@@ -89,19 +88,7 @@ pub async fn logout(
     SourceIp(ip): SourceIp,
     Signed(current): Signed,
 ) -> AppResult<StatusCode> {
-    state.db.delete_session(current.session.id).await?;
-    state
-        .audit
-        .record(
-            Event::new(
-                Some(current.user.principal()),
-                "auth.sign_out",
-                Outcome::Success,
-            )
-            .on("user", current.user.id)
-            .from_ip(ip.as_deref()),
-        )
-        .await?;
+    end_session(&state, &current, ip.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use super::password::{check_strength, hash_password};
 use super::queries::{NewUser, Session, Stage, User};
 use super::signin::{
-    check_password, check_second_factor, first_stage, start_session, totp_context, verify_totp,
+    account_event, check_password, check_second_factor, end_session, first_stage, start_session,
+    totp_context, verify_totp,
 };
 use super::totp;
 use crate::audit::{Event, Outcome};
@@ -230,19 +231,7 @@ pub async fn sign_out(
     Signed(current): Signed,
     Form(_): Form<Empty>,
 ) -> AppResult<Response> {
-    state.db.delete_session(current.session.id).await?;
-    state
-        .audit
-        .record(
-            Event::new(
-                Some(current.user.principal()),
-                "auth.sign_out",
-                Outcome::Success,
-            )
-            .on("user", current.user.id)
-            .from_ip(page.ip.as_deref()),
-        )
-        .await?;
+    end_session(&state, &current, page.ip.as_deref()).await?;
     Ok(redirect_with_session(&state, "/login?signed_out=1", None))
 }
 
@@ -382,15 +371,12 @@ pub async fn change_password(
     state.db.set_password(user.id, &hash).await?;
     state
         .audit
-        .record(
-            Event::new(
-                Some(user.principal()),
-                "auth.password_changed",
-                Outcome::Success,
-            )
-            .on("user", user.id)
-            .from_ip(page.ip.as_deref()),
-        )
+        .record(account_event(
+            user,
+            "auth.password_changed",
+            Outcome::Success,
+            page.ip.as_deref(),
+        ))
         .await?;
     let (token, _) = start_session(&state, user, "web", Stage::Full, page.ip.as_deref()).await?;
     Ok(redirect_with_session(
@@ -421,15 +407,12 @@ pub async fn sign_out_everywhere(
         .await?;
     state
         .audit
-        .record(
-            Event::new(
-                Some(current.user.principal()),
-                "auth.sessions_revoked",
-                Outcome::Success,
-            )
-            .on("user", current.user.id)
-            .from_ip(page.ip.as_deref()),
-        )
+        .record(account_event(
+            &current.user,
+            "auth.sessions_revoked",
+            Outcome::Success,
+            page.ip.as_deref(),
+        ))
         .await?;
     Ok(Redirect::to("/account?done=sessions").into_response())
 }
@@ -560,11 +543,12 @@ pub async fn enable_mfa(
     state.db.replace_recovery_codes(user.id, &hashes).await?;
     state
         .audit
-        .record(
-            Event::new(Some(user.principal()), "auth.mfa_enabled", Outcome::Success)
-                .on("user", user.id)
-                .from_ip(page.ip.as_deref()),
-        )
+        .record(account_event(
+            &user,
+            "auth.mfa_enabled",
+            Outcome::Success,
+            page.ip.as_deref(),
+        ))
         .await?;
     // Enrolment completes sign-in: swap the part-way session for a full one.
     state.db.delete_session(current.session.id).await?;
@@ -801,15 +785,12 @@ pub async fn create_first_admin(
         .await?;
     state
         .audit
-        .record(
-            Event::new(
-                Some(user.principal()),
-                "setup.first_admin",
-                Outcome::Success,
-            )
-            .on("user", user.id)
-            .from_ip(page.ip.as_deref()),
-        )
+        .record(account_event(
+            &user,
+            "setup.first_admin",
+            Outcome::Success,
+            page.ip.as_deref(),
+        ))
         .await?;
     let (token, _) = start_session(&state, &user, "web", Stage::Enroll, page.ip.as_deref()).await?;
     Ok(redirect_with_session(&state, "/account/mfa", Some(&token)))

@@ -173,6 +173,13 @@ impl Db {
     /// Creates an account (and, for a client with a therapist, the care relationship) in one
     /// transaction. Fails with [`DbError::Conflict`] when the email is taken.
     pub async fn create_user(&self, new: NewUser<'_>) -> DbResult<User> {
+        self.insert_user(new, None).await
+    }
+
+    /// Inserts an account and, for a client with a therapist, the care relationship; when
+    /// `invitation` is given, first marks it accepted (refusing with [`DbError::Conflict`] if
+    /// it already was), all in one transaction so a link creates exactly one account.
+    async fn insert_user(&self, new: NewUser<'_>, invitation: Option<Uuid>) -> DbResult<User> {
         let id = new_id();
         let now = Timestamp::now();
         let email = new.email.trim().to_lowercase();
@@ -182,6 +189,19 @@ impl Db {
         );
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
+            if let Some(invitation_id) = invitation {
+                let claimed = sqlx::query(
+                    "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL",
+                )
+                .bind(now)
+                .bind(invitation_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if claimed != 1 {
+                    return Err(DbError::Conflict);
+                }
+            }
             let user: User = sqlx::query_as(&sql)
                 .bind(id)
                 .bind(&email)
@@ -192,15 +212,13 @@ impl Db {
                 .fetch_one(&mut *tx)
                 .await?;
             if let Some(therapist_id) = new.therapist_id {
-                sqlx::query(
-                    "INSERT INTO care_relationships (id, therapist_id, client_id, started_at) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(new_id())
-                .bind(therapist_id)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query("INSERT INTO care_relationships (id, therapist_id, client_id, started_at) VALUES ($1, $2, $3, $4)")
+                    .bind(new_id())
+                    .bind(therapist_id)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             Ok(user)
@@ -508,46 +526,14 @@ impl Db {
         name: &str,
         password_hash: &str,
     ) -> DbResult<User> {
-        let id = new_id();
-        let now = Timestamp::now();
-        let sql = format!(
-            "INSERT INTO users (id, email, name, role, password_hash, totp_enabled, disabled, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, FALSE, FALSE, $6, $6) RETURNING {USER_COLUMNS}"
-        );
-        with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let claimed = sqlx::query(
-                "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL",
-            )
-            .bind(now)
-            .bind(inv.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if claimed != 1 {
-                return Err(DbError::Conflict);
-            }
-            let user: User = sqlx::query_as(&sql)
-                .bind(id)
-                .bind(&inv.email)
-                .bind(name.trim())
-                .bind(inv.role.as_str())
-                .bind(password_hash)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-            if let Some(therapist_id) = inv.therapist_id {
-                sqlx::query("INSERT INTO care_relationships (id, therapist_id, client_id, started_at) VALUES ($1, $2, $3, $4)")
-                    .bind(new_id())
-                    .bind(therapist_id)
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(user)
-        })
+        let new = NewUser {
+            email: &inv.email,
+            name,
+            role: inv.role,
+            password_hash: Some(password_hash),
+            therapist_id: inv.therapist_id,
+        };
+        self.insert_user(new, Some(inv.id)).await
     }
 
     /// Starts a care relationship (idempotent).

@@ -13,6 +13,7 @@ use crate::crypto::token::{hash_token, new_token};
 use crate::db::Timestamp;
 use crate::error::{AppError, AppResult};
 use crate::web::AppState;
+use crate::web::middleware::CurrentUser;
 
 /// Sign-in attempts allowed per source address per minute.
 const PER_IP_PER_MINUTE: u32 = 20;
@@ -115,11 +116,7 @@ pub async fn start_session(
         };
         state
             .audit
-            .record(
-                Event::new(Some(user.principal()), action, Outcome::Success)
-                    .on("user", user.id)
-                    .from_ip(ip),
-            )
+            .record(account_event(user, action, Outcome::Success, ip))
             .await?;
     }
     Ok((token, expires_at))
@@ -154,11 +151,7 @@ pub async fn check_second_factor(
     };
     state
         .audit
-        .record(
-            Event::new(Some(user.principal()), "auth.second_factor", outcome)
-                .on("user", user.id)
-                .from_ip(ip),
-        )
+        .record(account_event(user, "auth.second_factor", outcome, ip))
         .await?;
     Ok(ok)
 }
@@ -179,6 +172,37 @@ pub async fn verify_totp(state: &AppState, user: &User, code: &str) -> AppResult
             .await?),
         None => Ok(false),
     }
+}
+
+/// An audit event by `user` about their own account.
+pub fn account_event(
+    user: &User,
+    action: &'static str,
+    outcome: Outcome,
+    ip: Option<&str>,
+) -> Event {
+    Event::new(Some(user.principal()), action, outcome)
+        .on("user", user.id)
+        .from_ip(ip)
+}
+
+/// Ends the session or token used for this request and audits the sign-out.
+pub async fn end_session(
+    state: &AppState,
+    current: &CurrentUser,
+    ip: Option<&str>,
+) -> AppResult<()> {
+    state.db.delete_session(current.session.id).await?;
+    state
+        .audit
+        .record(account_event(
+            &current.user,
+            "auth.sign_out",
+            Outcome::Success,
+            ip,
+        ))
+        .await?;
+    Ok(())
 }
 
 /// Associated data for a user's sealed TOTP secret.

@@ -7,11 +7,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::record::{ClientView, intake_context, open_record};
+use super::record::{Access, ClientView, authorize, intake_context, open_record};
 use crate::accounts::invite::send_invitation;
 use crate::accounts::queries::{CaseloadEntry, User};
-use crate::audit::{Event, Outcome};
-use crate::authz::{Role, can_write_client_record};
+use crate::authz::Role;
 use crate::error::{AppError, AppResult};
 use crate::web::AppState;
 use crate::web::extract::{Form, Page, Signed, check_len, collect};
@@ -185,21 +184,8 @@ pub async fn update_intake(
     Path(id): Path<Uuid>,
     Form(form): Form<IntakeForm>,
 ) -> AppResult<Response> {
-    let facts = state.db.client_facts(id).await?;
-    let principal = current.user.principal();
-    let event = Event::new(Some(principal), "client_record.update", Outcome::Success)
-        .on("client", id)
-        .from_ip(page.ip.as_deref());
-    if !can_write_client_record(principal, &facts) {
-        state
-            .audit
-            .record(Event {
-                outcome: Outcome::Denied,
-                ..event
-            })
-            .await?;
-        return Err(AppError::NotFound);
-    }
+    let (_, event) =
+        authorize(&state, &current.user, id, Access::Write, page.ip.as_deref()).await?;
     collect([check_len("intake", &form.intake, INTAKE_MAX)])?;
     let sealed = state
         .sealer

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use crate::accounts::queries::User;
 use crate::audit::{Event, Outcome};
-use crate::authz::{Grant, can_read_client_record, can_write_client_record};
+use crate::authz::{Grant, can_read_client_record};
 use crate::db::Timestamp;
 use crate::error::{AppError, AppResult};
 use crate::web::AppState;
@@ -40,6 +40,56 @@ pub fn intake_context(client_id: Uuid) -> String {
     format!("client_records.intake:{client_id}")
 }
 
+/// What someone wants to do with a record.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read it.
+    Read,
+    /// Change it.
+    Write,
+}
+
+/// Asks the policy whether `who` may read or write `client_id`'s record. A refusal is audited
+/// as denied and answers 404, so nobody learns which ids belong to clients they may not see.
+/// On success returns the grant and the success event, for the caller to record at the right
+/// moment (before showing a read, after saving a write).
+pub async fn authorize(
+    state: &AppState,
+    who: &User,
+    client_id: Uuid,
+    access: Access,
+    ip: Option<&str>,
+) -> AppResult<(Grant, Event)> {
+    let facts = state.db.client_facts(client_id).await?;
+    let principal = who.principal();
+    let action = if access == Access::Read {
+        "client_record.read"
+    } else {
+        "client_record.update"
+    };
+    let event = Event::new(Some(principal), action, Outcome::Success)
+        .on("client", client_id)
+        .from_ip(ip);
+    let grant = match (access, can_read_client_record(principal, &facts)) {
+        (Access::Read, Some(grant)) => Some(grant),
+        (Access::Write, Some(grant)) if grant.allows_write() => Some(grant),
+        _ => None,
+    };
+    match grant {
+        Some(grant) => Ok((grant, event)),
+        None => {
+            state
+                .audit
+                .record(Event {
+                    outcome: Outcome::Denied,
+                    ..event
+                })
+                .await?;
+            Err(AppError::NotFound)
+        }
+    }
+}
+
 /// Opens a client's record for `reader`, auditing the read. Refusals are audited too and
 /// answer 404, so nobody learns which ids belong to clients they may not see.
 pub async fn open_record(
@@ -48,21 +98,7 @@ pub async fn open_record(
     client_id: Uuid,
     ip: Option<&str>,
 ) -> AppResult<ClientView> {
-    let facts = state.db.client_facts(client_id).await?;
-    let principal = reader.principal();
-    let event = Event::new(Some(principal), "client_record.read", Outcome::Success)
-        .on("client", client_id)
-        .from_ip(ip);
-    let Some(grant) = can_read_client_record(principal, &facts) else {
-        state
-            .audit
-            .record(Event {
-                outcome: Outcome::Denied,
-                ..event
-            })
-            .await?;
-        return Err(AppError::NotFound);
-    };
+    let (grant, event) = authorize(state, reader, client_id, Access::Read, ip).await?;
     let client = state
         .db
         .user_by_id(client_id)
@@ -111,7 +147,7 @@ pub async fn open_record(
         client,
         intake,
         grant,
-        can_edit: can_write_client_record(principal, &facts),
+        can_edit: grant.allows_write(),
         break_glass,
     })
 }
