@@ -285,3 +285,18 @@ async fn when_the_database_goes_away_pages_say_so_kindly_and_recover_without_res
         .assert_status(StatusCode::OK);
     v.get("/account").await.assert_status(StatusCode::OK);
 }
+
+#[tokio::test]
+async fn anonymous_traffic_to_public_pages_is_rate_limited_but_health_checks_are_not() {
+    let app = TestApp::new().await;
+    let mut v = app.visitor();
+    let mut statuses = Vec::new();
+    for _ in 0..301 {
+        statuses.push(v.get("/login").await.status);
+    }
+    assert!(statuses[..300].iter().all(|s| *s == StatusCode::OK));
+    assert_eq!(statuses[300], StatusCode::TOO_MANY_REQUESTS);
+    for _ in 0..5 {
+        v.get("/healthz").await.assert_status(StatusCode::OK);
+    }
+}

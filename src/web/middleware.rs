@@ -26,6 +26,8 @@ pub const SESSION_COOKIE: &str = "tend_session";
 pub const CSRF_COOKIE: &str = "tend_csrf";
 /// Skip writing `last_seen_at` more often than this.
 const TOUCH_EVERY: Duration = Duration::seconds(60);
+/// Anonymous requests to public routes allowed per address per minute.
+const PUBLIC_PER_MINUTE: u32 = 300;
 /// API tokens live this long, used or not.
 pub const API_TOKEN_DAYS: i64 = 30;
 
@@ -206,7 +208,24 @@ pub async fn enforce_access(
     let is_api = req.uri().path().starts_with("/api/");
     let ip = req.extensions().get::<ClientIp>().and_then(|c| c.0.clone());
     match (access, current) {
-        (Access::Public, _) => next.run(req).await,
+        (Access::Public, Some(_)) => next.run(req).await,
+        (Access::Public, None) => {
+            // Anonymous traffic to public pages is limited per address; health checks and
+            // assets are exempt so load balancers and browsers are never refused.
+            let path = req.uri().path();
+            let exempt = path == "/healthz" || path == "/readyz" || path.starts_with("/static/");
+            let key = format!("public:{}", ip.as_deref().unwrap_or("unknown"));
+            if !exempt {
+                if let Err(refused) =
+                    state
+                        .limiter
+                        .hit(&key, PUBLIC_PER_MINUTE, std::time::Duration::from_secs(60))
+                {
+                    return refused.into_response();
+                }
+            }
+            next.run(req).await
+        }
         (_, None) => AppError::Unauthorized.into_response(),
         (Access::PartialSignIn, Some(_)) => next.run(req).await,
         (Access::Roles(roles), Some(current)) => match current.session.stage {
