@@ -105,6 +105,12 @@ pub async fn resolve_session(
     next: Next,
 ) -> Response {
     let ip = client_ip(&req, state.config.trust_proxy);
+    if is_anonymous_by_design(req.uri().path()) {
+        // Health checks and assets never need a session or a CSRF token; skipping the lookup
+        // keeps them cheap for load balancers and browsers.
+        req.extensions_mut().insert(ClientIp(ip));
+        return next.run(req).await;
+    }
     req.extensions_mut().insert(ClientIp(ip));
 
     let existing_csrf = cookie(req.headers(), CSRF_COOKIE)
@@ -160,6 +166,11 @@ pub async fn resolve_session(
     response
 }
 
+/// Paths served the same to everyone, with no session lookup.
+pub fn is_anonymous_by_design(path: &str) -> bool {
+    path == "/healthz" || path == "/readyz" || path.starts_with("/static/")
+}
+
 /// Loads and checks a session token; `None` when unknown, expired or idle too long.
 async fn load_current(
     state: &AppState,
@@ -212,8 +223,7 @@ pub async fn enforce_access(
         (Access::Public, None) => {
             // Anonymous traffic to public pages is limited per address; health checks and
             // assets are exempt so load balancers and browsers are never refused.
-            let path = req.uri().path();
-            let exempt = path == "/healthz" || path == "/readyz" || path.starts_with("/static/");
+            let exempt = is_anonymous_by_design(req.uri().path());
             let key = format!("public:{}", ip.as_deref().unwrap_or("unknown"));
             if !exempt {
                 if let Err(refused) =
