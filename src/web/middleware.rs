@@ -225,14 +225,13 @@ pub async fn enforce_access(
             // assets are exempt so load balancers and browsers are never refused.
             let exempt = is_anonymous_by_design(req.uri().path());
             let key = format!("public:{}", ip.as_deref().unwrap_or("unknown"));
-            if !exempt {
-                if let Err(refused) =
+            if !exempt
+                && let Err(refused) =
                     state
                         .limiter
                         .hit(&key, PUBLIC_PER_MINUTE, std::time::Duration::from_secs(60))
-                {
-                    return refused.into_response();
-                }
+            {
+                return refused.into_response();
             }
             next.run(req).await
         }
