@@ -79,9 +79,12 @@ async function checkPage(page, label) {
   visited.add(label);
   for (const scheme of ["light", "dark"]) {
     await page.emulateMedia({ colorScheme: scheme, reducedMotion: "reduce" });
+    // Let Chromium restyle and paint in the new scheme before measuring contrast; without
+    // this, axe sometimes reads a mix of the old and new colours.
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
     await page.addScriptTag({ path: AXE });
     const result = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags } }), WCAG);
-    const summary = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+    const summary = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => `${n.target.join(" ")}: ${n.failureSummary}`).join("; ")})`);
     assert.deepEqual(summary, [], `${label} (${scheme}) has accessibility violations`);
   }
   const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);

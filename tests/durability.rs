@@ -1,24 +1,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! An acknowledged write survives `kill -9` of the server: a real `tend serve` process
-//! answers a save, is killed without warning, and the saved text is there afterwards.
+//! A real `tend serve` process: an acknowledged write survives `kill -9`, and SIGTERM shuts
+//! down cleanly.
 
 mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use tend::accounts::queries::Stage;
 use tend::authz::Role;
+use tend::config::Config;
 
-#[tokio::test]
-async fn an_acknowledged_save_survives_kill_9() {
-    let app = support::TestApp::new().await;
-    let therapist = app.user(Role::Therapist, "t@tend.test").await;
-    let client = app.client_of(&therapist, "c@tend.test").await;
-    let session = app.session_token(&therapist, "web", Stage::Full).await;
-    let config = (*app.state.config).clone();
-
+/// Starts `tend serve` on a free port over `config`'s data; returns the process and address.
+fn start_server(config: &Config) -> (Child, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tend"));
     cmd.args(["serve", "--listen", "127.0.0.1:0"])
         .env("TEND_DATA_DIR", &config.data_dir)
@@ -44,6 +39,17 @@ async fn an_acknowledged_save_survives_kill_9() {
             break url.trim().to_string();
         }
     };
+    (server, addr)
+}
+
+#[tokio::test]
+async fn an_acknowledged_save_survives_kill_9() {
+    let app = support::TestApp::new().await;
+    let therapist = app.user(Role::Therapist, "t@tend.test").await;
+    let client = app.client_of(&therapist, "c@tend.test").await;
+    let session = app.session_token(&therapist, "web", Stage::Full).await;
+    let config = (*app.state.config).clone();
+    let (mut server, addr) = start_server(&config);
 
     let sentence = "Saved just before the power went out";
     let csrf = tend::crypto::token::new_token().0;
@@ -69,4 +75,32 @@ async fn an_acknowledged_save_survives_kill_9() {
         .map_err(|e| e.to_string())
         .unwrap();
     assert_eq!(view.intake.as_deref(), Some(sentence));
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly() {
+    let app = support::TestApp::new().await;
+    let (mut server, addr) = start_server(&app.state.config);
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(
+            format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &server.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = server.wait().unwrap();
+    assert!(
+        status.success(),
+        "tend exits cleanly on SIGTERM: {status:?}"
+    );
 }
