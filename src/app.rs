@@ -33,6 +33,7 @@ pub fn all_routes() -> Vec<Route> {
     routes.extend(crate::accounts::routes());
     routes.extend(crate::care::routes());
     routes.extend(crate::admin::routes());
+    routes.extend(crate::measures::routes());
     routes.extend(crate::openapi::routes());
     routes.extend(crate::web::health::routes());
     routes.extend(crate::web::assets::routes());
@@ -108,6 +109,8 @@ pub fn load_keyring(config: &Config) -> anyhow::Result<(Keyring, Option<std::pat
 /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests and stops the worker.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    // Refuse to start with an instrument library that does not check out.
+    crate::measures::library::Library::get().map_err(anyhow::Error::msg)?;
     let state = build_state(config).await?;
     let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
     let addr = listener.local_addr()?;

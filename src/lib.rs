@@ -18,5 +18,6 @@ pub mod email;
 pub mod error;
 pub mod home;
 pub mod jobs;
+pub mod measures;
 pub mod openapi;
 pub mod web;

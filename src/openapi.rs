@@ -14,9 +14,10 @@ use crate::web::routes::Route;
         Errors are RFC 9457 problem documents. Authenticate with `POST /api/v1/auth/login`, then send \
         `Authorization: Bearer <token>`."),
     paths(crate::accounts::api::login, crate::accounts::api::logout, crate::accounts::api::me,
-          crate::care::api::list_clients, crate::care::api::get_client),
+          crate::care::api::list_clients, crate::care::api::get_client,
+          crate::measures::api::list_instruments, crate::measures::api::score_answers),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Tokens and the signed-in account"), (name = "care", description = "Caseload and client records"))
+    tags((name = "auth", description = "Tokens and the signed-in account"), (name = "care", description = "Caseload and client records"), (name = "measures", description = "Validated questionnaires and scoring"))
 )]
 pub struct ApiDoc;
 

@@ -170,6 +170,16 @@ const MATRIX: &[Row] = &[
         )],
         false,
     ),
+    ("GET", "/api/v1/instruments", SIGNED_IN, &[], false),
+    ("POST", "/api/v1/measures/score", SIGNED_IN, &[], false),
+    ("GET", "/admin/instruments", &[Admin], &[], false),
+    (
+        "POST",
+        "/admin/instruments/{instrument}",
+        &[Admin],
+        &[("enabled", "off")],
+        false,
+    ),
     ("GET", "/api/v1/openapi.json", EVERYONE, &[], false),
     ("GET", "/healthz", EVERYONE, &[], false),
     ("GET", "/readyz", EVERYONE, &[], false),
@@ -248,7 +258,8 @@ async fn every_route_admits_exactly_the_people_the_matrix_allows() {
         let path = pattern
             .replace("{id}", &people.client.id.to_string())
             .replace("{client_id}", &people.client.id.to_string())
-            .replace("{token}", "no-such-invitation");
+            .replace("{token}", "no-such-invitation")
+            .replace("{instrument}", "gad2");
         for &person in EVERYONE {
             let mut v = as_person(&app, &people, person).await;
             let response = match method {

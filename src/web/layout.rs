@@ -55,6 +55,7 @@ impl Layout {
             Some(Role::Admin) => &[
                 ("/", "Home"),
                 ("/admin/users", "People"),
+                ("/admin/instruments", "Questionnaires"),
                 ("/admin/audit", "Audit"),
                 ("/account", "Account"),
             ],
