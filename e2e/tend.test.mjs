@@ -131,6 +131,24 @@ test("a client signs in on a phone, reads their record and their account", async
   await signIn(page, "amara@tend.example");
   assert.equal(await page.locator("h1").textContent(), "Hello, Amara Nwosu");
   await checkPage(page, "client home");
+  // A questionnaire is waiting: answer it on the phone, autosaved as we go.
+  await page.getByRole("link", { name: /GAD-7/ }).click();
+  await page.locator("fieldset.question").first().waitFor();
+  await checkPage(page, "questionnaire form");
+  const questions = page.locator("fieldset.question");
+  const count = await questions.count();
+  for (let i = 0; i < count; i++) {
+    await questions.nth(i).getByRole("radio").nth(1).check();
+  }
+  await page.getByRole("button", { name: "Finish" }).click();
+  await page.locator("h1", { hasText: "Thank you" }).waitFor();
+  assert.match(await page.locator("main").textContent(), /Your score is 7/);
+  await checkPage(page, "questionnaire done");
+  await page.getByRole("link", { name: "Back to home" }).click();
+  await page.getByRole("link", { name: "Your progress" }).click();
+  await page.locator("svg[role=img]").first().waitFor();
+  await checkPage(page, "client progress");
+  await page.getByRole("navigation").getByRole("link", { name: "Home" }).click();
   await page.getByRole("link", { name: "Your record" }).click();
   await page.locator("h1", { hasText: "Your record" }).waitFor();
   assert.match(await page.locator("main").textContent(), /more in control of her anxiety/);
@@ -153,8 +171,13 @@ test("a therapist signs in with a code, sees the caseload, opens and edits a rec
   await page.locator("h1", { hasText: "Your clients" }).waitFor();
   assert.equal(await page.locator("tbody tr").count(), 5);
   await checkPage(page, "caseload");
+  assert.ok(await page.getByText("Not on track").count() >= 2, "Chloé and Dev are not on track");
   await page.getByRole("link", { name: "Ben Carter" }).click();
   await checkPage(page, "client record (therapist)");
+  await page.getByRole("link", { name: "Questionnaires and progress" }).click();
+  await page.locator("svg[role=img]").first().waitFor();
+  await checkPage(page, "progress (therapist)");
+  await page.goBack();
   await page.getByLabel("What brings them to therapy, in your words").fill("Ben would like to reconnect with friends and feel less alone.");
   await page.getByRole("button", { name: "Save" }).click();
   await page.getByText("Saved.").waitFor();
@@ -164,6 +187,18 @@ test("a therapist signs in with a code, sees the caseload, opens and edits a rec
   await page.getByRole("button", { name: "Send invitation" }).click();
   await page.locator("#error-summary").waitFor();
   await checkPage(page, "invite with errors");
+  await page.context().close();
+});
+
+test("a therapist sees and acknowledges alerts", async () => {
+  const page = await newPage();
+  await signIn(page, "daniel@tend.example", { mfa: true });
+  await page.getByRole("navigation").getByRole("link", { name: "Alerts" }).click();
+  await page.locator("h1", { hasText: "Alerts" }).waitFor();
+  assert.match(await page.locator("main").textContent(), /Urgent/);
+  await checkPage(page, "alerts");
+  await page.getByRole("button", { name: "Acknowledge" }).first().click();
+  await page.locator("h1", { hasText: "Alerts" }).waitFor();
   await page.context().close();
 });
 
@@ -205,5 +240,5 @@ test("the accessibility check itself can fail", async () => {
 });
 
 test("every page kind was checked", () => {
-  assert.ok(visited.size >= 19, `only ${visited.size} pages checked: ${[...visited].join(", ")}`);
+  assert.ok(visited.size >= 24, `only ${visited.size} pages checked: ${[...visited].join(", ")}`);
 });

@@ -187,9 +187,144 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
             .save_intake(user.id, &sealed, therapist_id.unwrap_or(user.id))
             .await?;
     }
+    seed_measures(state).await?;
     state
         .audit
         .record(Event::new(None, "demo.seeded", Outcome::Success))
         .await?;
     Ok(SeedReport { created: true })
+}
+
+/// Questionnaire histories, one week apart, ending today: (client, instrument, totals, item 9
+/// of the last PHQ-9, whether a new one is due now).
+const HISTORIES: [(&str, &str, &[i64], bool); 12] = [
+    ("amara@tend.example", "gad7", &[15, 13, 11, 9, 8, 6], true),
+    ("ben@tend.example", "phq9", &[16, 14, 12, 10, 8, 6], false),
+    ("chloe@tend.example", "phq9", &[12, 13, 11, 12, 12], false),
+    ("dev@tend.example", "phq9", &[8, 10, 12, 15], false),
+    ("elena@tend.example", "pcl5", &[52, 48, 41, 35, 30], false),
+    ("farah@tend.example", "phq9", &[14, 12, 9, 8], false),
+    ("george@tend.example", "gad7", &[14, 12, 9, 7, 5], false),
+    ("hana@tend.example", "phq9", &[13, 14], false),
+    ("isaac@tend.example", "who5", &[8, 10, 12, 14, 16], false),
+    ("julia@tend.example", "pcl5", &[45, 44, 46, 43], false),
+    ("kofi@tend.example", "phq9", &[19, 17, 15, 13], false),
+    ("lena@tend.example", "gad7", &[11], true),
+];
+
+/// Answers in item order that add up to `total`, filling items evenly; PHQ-9 item 9 is set
+/// separately (Hana's most recent form answers it with 1).
+fn answers_for(
+    inst: &crate::measures::library::Instrument,
+    total: i64,
+    item9: i64,
+) -> Vec<Option<i64>> {
+    let scored = &inst.rules.scored_items;
+    let max = inst
+        .reference
+        .options
+        .iter()
+        .filter_map(|o| o.value)
+        .max()
+        .unwrap_or(3);
+    let min = inst
+        .reference
+        .options
+        .iter()
+        .filter_map(|o| o.value)
+        .min()
+        .unwrap_or(0);
+    let mut answers = vec![None; inst.reference.items.len()];
+    let fill: Vec<u32> = scored
+        .iter()
+        .copied()
+        .filter(|n| !(inst.id() == "phq9" && *n == 9))
+        .collect();
+    let mut left = total - item9;
+    for (k, n) in fill.iter().enumerate() {
+        let remaining = (fill.len() - k) as i64;
+        let v = ((left + remaining - 1) / remaining).clamp(min, max);
+        left -= v;
+        if let Some(pos) = inst.position(*n) {
+            answers[pos] = Some(v);
+        }
+    }
+    if inst.id() == "phq9" {
+        answers[8] = Some(item9);
+    }
+    answers
+}
+
+/// Gives each demo client a history: improving, recovered, stuck, deteriorating, and one
+/// recent item-9 answer that raises an urgent alert for her therapist.
+async fn seed_measures(state: &AppState) -> anyhow::Result<()> {
+    use crate::measures::library::Library;
+    use crate::measures::respond::{after_submission, flags_json, stored};
+    let library = Library::get().map_err(anyhow::Error::msg)?;
+    let now = crate::db::Timestamp::now();
+    for (email, instrument, totals, due_now) in HISTORIES {
+        let Some(client) = state.db.user_by_email(email).await? else {
+            continue;
+        };
+        let Some(inst) = library.instrument(instrument) else {
+            continue;
+        };
+        let therapist = state
+            .db
+            .client_facts(client.id)
+            .await?
+            .therapist_ids
+            .first()
+            .copied()
+            .unwrap_or(client.id);
+        let weeks = totals.len() as i64;
+        for (i, total) in totals.iter().enumerate() {
+            let last = i as i64 == weeks - 1;
+            let item9 = i64::from(last && email == "hana@tend.example");
+            let answers = answers_for(inst, *total, item9);
+            let scored = crate::measures::scoring::score(inst, &answers)
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            let flags = flags_json(&scored).map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            let at = now - time::Duration::weeks(weeks - 1 - i as i64) - time::Duration::hours(2);
+            let json = serde_json::to_string(&answers)?;
+            let id = state
+                .db
+                .insert_submitted(
+                    client.id,
+                    inst.id(),
+                    &json,
+                    &stored(&scored, &flags),
+                    at,
+                    "demo",
+                )
+                .await?;
+            if last {
+                after_submission(state, client.id, inst, id, &scored).await;
+            }
+        }
+        let assignment = state
+            .db
+            .assign_measure(client.id, therapist, inst.id(), Some(7))
+            .await?;
+        if !due_now {
+            with_next_due(state, assignment, now + time::Duration::days(3)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Sets an assignment's next due date (demo only).
+async fn with_next_due(
+    state: &AppState,
+    id: uuid::Uuid,
+    at: crate::db::Timestamp,
+) -> anyhow::Result<()> {
+    crate::with_pool!(&state.db, |pool| {
+        sqlx::query("UPDATE measure_assignments SET next_due_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
 }

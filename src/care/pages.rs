@@ -22,6 +22,8 @@ use crate::web::layout::{Errors, Layout};
 struct CaseloadPage {
     layout: Layout,
     clients: Vec<CaseloadEntry>,
+    /// Per client: (not on track on any instrument, open alerts).
+    flags: std::collections::HashMap<Uuid, (bool, i64)>,
     can_invite: bool,
     notice: Option<&'static str>,
     name: String,
@@ -71,9 +73,17 @@ async fn caseload_page(
     status: StatusCode,
 ) -> AppResult<Response> {
     let clients = state.db.caseload(user.id).await?;
+    let mut flags: std::collections::HashMap<Uuid, (bool, i64)> = std::collections::HashMap::new();
+    for s in state.db.caseload_summaries(user.id).await? {
+        flags.entry(s.client_id).or_default().0 |= s.not_on_track;
+    }
+    for (client, n) in state.db.open_alert_counts(user.id).await? {
+        flags.entry(client).or_default().1 = n;
+    }
     let html = CaseloadPage {
         layout: page.layout("Your clients"),
         clients,
+        flags,
         can_invite: user.role == Role::Therapist,
         notice,
         name,

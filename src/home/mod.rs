@@ -27,6 +27,8 @@ struct HomePage {
     user_id: String,
     caseload: Vec<CaseloadEntry>,
     needs_setup: bool,
+    waiting: Vec<(String, String)>,
+    open_alerts: usize,
 }
 
 /// `GET /`
@@ -42,6 +44,40 @@ pub async fn show_home(State(state): State<AppState>, page: Page) -> AppResult<R
         _ => Vec::new(),
     };
     let needs_setup = full.is_none() && !state.db.has_admin().await?;
+    // Questionnaires due now, for clients: (link, title).
+    let mut waiting = Vec::new();
+    let mut open_alerts = 0;
+    if let Some(u) = full {
+        if u.user.role == Role::Client {
+            let library = crate::measures::library::Library::get()
+                .map_err(crate::error::AppError::Internal)?;
+            let now = crate::db::Timestamp::now();
+            for a in state
+                .db
+                .assignments_of(u.user.id)
+                .await?
+                .into_iter()
+                .filter(|a| a.next_due_at <= now)
+            {
+                if let Some(inst) = library.instrument(&a.instrument)
+                    && state.db.instrument_enabled(inst).await?
+                {
+                    waiting.push((
+                        format!("/measures/assignments/{}", a.id),
+                        inst.reference.title.clone(),
+                    ));
+                }
+            }
+        } else if matches!(u.user.role, Role::Therapist | Role::Supervisor) {
+            open_alerts = state
+                .db
+                .open_alert_counts(u.user.id)
+                .await?
+                .iter()
+                .map(|(_, n)| *n as usize)
+                .sum();
+        }
+    }
     let title = if full.is_some() {
         "Home"
     } else {
@@ -54,6 +90,8 @@ pub async fn show_home(State(state): State<AppState>, page: Page) -> AppResult<R
         user_id: full.map(|u| u.user.id.to_string()).unwrap_or_default(),
         caseload,
         needs_setup,
+        waiting,
+        open_alerts,
     }
     .render()?;
     Ok(Html(html).into_response())

@@ -32,6 +32,13 @@ pub const MAX_ATTEMPTS: i64 = 8;
 pub enum JobKind {
     /// Send one email.
     SendEmail(Email),
+    /// Escalate an urgent alert if it is still open.
+    EscalateAlert {
+        /// The alert.
+        alert_id: Uuid,
+    },
+    /// Raise an alert whose first attempt failed (retried with backoff until it lands).
+    RaiseAlert(crate::alerts::NewAlert),
 }
 
 impl JobKind {
@@ -39,6 +46,8 @@ impl JobKind {
     pub fn name(&self) -> &'static str {
         match self {
             JobKind::SendEmail(_) => "send_email",
+            JobKind::EscalateAlert { .. } => "escalate_alert",
+            JobKind::RaiseAlert(_) => "raise_alert",
         }
     }
 }
@@ -184,6 +193,16 @@ pub async fn enqueue(
     job: &JobKind,
     idempotency_key: Option<&str>,
 ) -> Result<Option<Uuid>, crate::error::AppError> {
+    enqueue_at(state, job, idempotency_key, Timestamp::now()).await
+}
+
+/// Seals and enqueues a job to run at `run_at`; wakes the worker.
+pub async fn enqueue_at(
+    state: &AppState,
+    job: &JobKind,
+    idempotency_key: Option<&str>,
+    run_at: Timestamp,
+) -> Result<Option<Uuid>, crate::error::AppError> {
     use base64::Engine;
     let id = new_id();
     let json =
@@ -192,7 +211,7 @@ pub async fn enqueue(
     let encoded = base64::engine::general_purpose::STANDARD.encode(sealed);
     let queued = state
         .db
-        .enqueue_sealed(id, job.name(), &encoded, idempotency_key, Timestamp::now())
+        .enqueue_sealed(id, job.name(), &encoded, idempotency_key, run_at)
         .await?;
     state.wakeup.notify();
     Ok(queued)
@@ -243,6 +262,13 @@ async fn execute(state: &AppState, job: &JobRow) -> Result<(), String> {
     let kind: JobKind = serde_json::from_str(&json).map_err(|e| format!("payload: {e}"))?;
     match kind {
         JobKind::SendEmail(email) => state.mailer.send(&email).await.map_err(|e| e.to_string()),
+        JobKind::EscalateAlert { alert_id } => crate::alerts::escalate_if_open(state, alert_id)
+            .await
+            .map_err(|e| e.to_string()),
+        JobKind::RaiseAlert(alert) => crate::alerts::raise(state, &alert)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
     }
 }
 

@@ -8,14 +8,18 @@
 
 pub mod api;
 pub mod change;
+pub mod chart;
 pub mod library;
 pub mod pages;
+pub mod progress;
+pub mod queries;
+pub mod respond;
 pub mod scoring;
 
 #[cfg(test)]
 mod golden_tests;
 
-use crate::authz::{ADMIN, ANY_ROLE};
+use crate::authz::{ADMIN, ANY_ROLE, Access, CLINICIAN, Role};
 use crate::db::{Db, DbResult};
 use crate::web::routes::Route;
 use crate::with_pool;
@@ -31,8 +35,21 @@ pub fn routes() -> Vec<Route> {
             ADMIN,
             pages::set_instrument,
         ),
+        Route::post(
+            "/admin/measures/settings",
+            ADMIN,
+            pages::set_score_visibility,
+        ),
+        Route::get("/measures/assignments/{id}", CLIENT, respond::show_form),
+        Route::post("/measures/responses/{id}", CLIENT, respond::save_or_submit),
+        Route::get("/measures/responses/{id}", CLIENT, respond::show_done),
+        Route::get("/clients/{id}/progress", ANY_ROLE, progress::show_progress),
+        Route::post("/clients/{id}/measures", CLINICIAN, progress::assign),
     ]
 }
+
+/// Clients only.
+const CLIENT: Access = Access::Roles(&[Role::Client]);
 
 /// The settings key recording whether an admin turned an instrument on or off.
 fn enabled_key(id: &str) -> String {
@@ -50,6 +67,27 @@ impl Db {
                 .await?
         });
         Ok(value.map_or(inst.rules.enabled_by_default, |v| v == "true"))
+    }
+
+    /// Whether the practice hides scores from clients (they still see a kind message).
+    pub async fn scores_hidden_from_clients(&self) -> DbResult<bool> {
+        let value: Option<String> = with_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = 'measures.hide_scores'")
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(value.as_deref() == Some("true"))
+    }
+
+    /// Sets whether scores are hidden from clients.
+    pub async fn set_scores_hidden(&self, hidden: bool) -> DbResult<()> {
+        with_pool!(self, |pool| {
+            sqlx::query("INSERT INTO settings (key, value) VALUES ('measures.hide_scores', $1) ON CONFLICT (key) DO UPDATE SET value = $1")
+                .bind(if hidden { "true" } else { "false" })
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
     }
 
     /// Records an admin's choice to enable or disable an instrument.

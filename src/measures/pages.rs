@@ -24,6 +24,7 @@ struct Row {
 struct InstrumentsPage {
     layout: Layout,
     rows: Vec<Row>,
+    scores_hidden: bool,
 }
 
 /// `GET /admin/instruments`
@@ -40,6 +41,7 @@ pub async fn show_instruments(State(state): State<AppState>, page: Page) -> AppR
         InstrumentsPage {
             layout: page.layout("Questionnaires"),
             rows,
+            scores_hidden: state.db.scores_hidden_from_clients().await?,
         }
         .render()?,
     )
@@ -88,6 +90,40 @@ pub async fn set_instrument(
         .record(
             Event::new(Some(current.user.principal()), action, Outcome::Success)
                 .from_ip(page.ip.as_deref()),
+        )
+        .await?;
+    Ok(Redirect::to("/admin/instruments").into_response())
+}
+
+/// The score-visibility form.
+#[derive(Deserialize)]
+pub struct VisibilityForm {
+    /// `show` or `hide`.
+    scores: String,
+}
+
+/// `POST /admin/measures/settings`: whether clients see their scores after completing a form.
+pub async fn set_score_visibility(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Form(form): Form<VisibilityForm>,
+) -> AppResult<Response> {
+    let hidden = match form.scores.as_str() {
+        "hide" => true,
+        "show" => false,
+        _ => return Err(AppError::invalid("scores", "Please choose show or hide.")),
+    };
+    state.db.set_scores_hidden(hidden).await?;
+    state
+        .audit
+        .record(
+            Event::new(
+                Some(current.user.principal()),
+                "settings.changed",
+                Outcome::Success,
+            )
+            .from_ip(page.ip.as_deref()),
         )
         .await?;
     Ok(Redirect::to("/admin/instruments").into_response())

@@ -44,6 +44,7 @@ impl Layout {
             Some(Role::Therapist) => &[
                 ("/", "Home"),
                 ("/clients", "Clients"),
+                ("/alerts", "Alerts"),
                 ("/account", "Account"),
             ],
             Some(Role::Supervisor) => &[

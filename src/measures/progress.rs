@@ -1,0 +1,236 @@
+//! A client's progress: per instrument, baseline, latest, change status, an SVG chart with a
+//! data table, and (for the treating therapist) assigning questionnaires.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::change::classify;
+use super::chart::{Chart, HEIGHT, WIDTH, layout};
+use super::library::Library;
+use super::queries::Assignment;
+use crate::audit::Event;
+use crate::care::record::{Access, authorize};
+use crate::error::{AppError, AppResult};
+use crate::web::AppState;
+use crate::web::extract::{Form, Page, Signed};
+use crate::web::layout::Layout;
+
+/// One instrument's history, ready to draw.
+pub struct Panel {
+    /// Instrument id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Baseline total.
+    pub baseline: String,
+    /// Latest total.
+    pub latest: String,
+    /// Latest band.
+    pub band: Option<String>,
+    /// Change status in words.
+    pub status: &'static str,
+    /// Where the reliable-change value comes from, if there is one.
+    pub rc_note: Option<String>,
+    /// The chart.
+    pub chart: Chart,
+    /// (date, total, band) rows for the table.
+    pub rows: Vec<(String, String, String)>,
+}
+
+/// The progress page.
+#[derive(Template)]
+#[template(path = "measures/progress.html")]
+struct ProgressPage {
+    layout: Layout,
+    client_id: Uuid,
+    client_name: String,
+    panels: Vec<Panel>,
+    can_assign: bool,
+    assignments: Vec<(Assignment, String)>,
+    instruments: Vec<(String, String)>,
+    width: f64,
+    height: f64,
+}
+
+/// Formats a total for people.
+pub fn fmt_total(t: f64) -> String {
+    if t.fract() == 0.0 {
+        format!("{t:.0}")
+    } else {
+        format!("{t:.2}")
+    }
+}
+
+/// `GET /clients/{id}/progress`: the client themselves or a treating clinician (audited).
+pub async fn show_progress(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    let (grant, event) =
+        authorize(&state, &current.user, id, Access::Read, page.ip.as_deref()).await?;
+    state
+        .audit
+        .record(Event {
+            action: "measures.read",
+            ..event
+        })
+        .await?;
+    let client = state.db.user_by_id(id).await?.ok_or(AppError::NotFound)?;
+    let library = Library::get().map_err(AppError::Internal)?;
+    let mut panels = Vec::new();
+    for inst in library.all() {
+        let history = state.db.history(id, inst.id()).await?;
+        let data: Vec<_> = history
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r.submitted_at?,
+                    r.total?,
+                    r.band.clone().unwrap_or_default(),
+                ))
+            })
+            .collect();
+        let (Some(first), Some(last)) = (data.first(), data.last()) else {
+            continue;
+        };
+        let points: Vec<_> = data.iter().map(|(at, total, _)| (*at, *total)).collect();
+        panels.push(Panel {
+            id: inst.id().to_string(),
+            title: inst.reference.title.clone(),
+            baseline: fmt_total(first.1),
+            latest: fmt_total(last.1),
+            band: (!last.2.is_empty()).then(|| last.2.clone()),
+            status: classify(&inst.rules, first.1, last.1).describe(),
+            rc_note: inst.rules.reliable_change.as_ref().map(|rc| {
+                format!(
+                    "Reliable change: {} points ({})",
+                    fmt_total(rc.points),
+                    rc.source
+                )
+            }),
+            chart: layout(inst, &points),
+            rows: data
+                .iter()
+                .map(|(at, total, band)| (at.display(), fmt_total(*total), band.clone()))
+                .collect(),
+        });
+    }
+    let can_assign = grant.allows_write();
+    let mut instruments = Vec::new();
+    if can_assign {
+        for inst in library.all() {
+            if state.db.instrument_enabled(inst).await? {
+                instruments.push((inst.id().to_string(), inst.reference.title.clone()));
+            }
+        }
+    }
+    let assignments = state
+        .db
+        .assignments_of(id)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let title = library
+                .instrument(&a.instrument)
+                .map(|i| i.reference.title.clone())
+                .unwrap_or_default();
+            (a, title)
+        })
+        .collect();
+    let title = if current.user.id == id {
+        "Your progress".to_string()
+    } else {
+        format!("{}: progress", client.name)
+    };
+    let html = ProgressPage {
+        layout: page.layout(&title),
+        client_id: id,
+        client_name: client.name,
+        panels,
+        can_assign,
+        assignments,
+        instruments,
+        width: WIDTH,
+        height: HEIGHT,
+    }
+    .render()?;
+    Ok(Html(html).into_response())
+}
+
+/// The assign form.
+#[derive(Deserialize)]
+pub struct AssignForm {
+    instrument: String,
+    /// `once`, `weekly` or a number of days.
+    schedule: String,
+}
+
+/// `POST /clients/{id}/measures`: the treating therapist assigns a questionnaire; the client
+/// gets an email that something is waiting (never which one) and sees it on their home page.
+pub async fn assign(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Path(id): Path<Uuid>,
+    Form(form): Form<AssignForm>,
+) -> AppResult<Response> {
+    let (_, event) =
+        authorize(&state, &current.user, id, Access::Write, page.ip.as_deref()).await?;
+    let library = Library::get().map_err(AppError::Internal)?;
+    let inst = library.instrument(&form.instrument).ok_or_else(|| {
+        AppError::invalid("instrument", "Please choose a questionnaire from the list.")
+    })?;
+    if !state.db.instrument_enabled(inst).await? {
+        return Err(AppError::invalid(
+            "instrument",
+            "This questionnaire is turned off for your practice.",
+        ));
+    }
+    let every_days = match form.schedule.as_str() {
+        "once" => None,
+        "weekly" => Some(7),
+        days => match days.parse::<i64>() {
+            Ok(n) if (1..=365).contains(&n) => Some(n),
+            _ => {
+                return Err(AppError::invalid(
+                    "schedule",
+                    "Please choose once, weekly, or every 1 to 365 days.",
+                ));
+            }
+        },
+    };
+    let assignment_id = state
+        .db
+        .assign_measure(id, current.user.id, inst.id(), every_days)
+        .await?;
+    state
+        .audit
+        .record(Event {
+            action: "measure.assigned",
+            ..event
+        })
+        .await?;
+    if let Some(client) = state.db.user_by_id(id).await? {
+        let email = crate::email::Email {
+            to: client.email.clone(),
+            subject: "A short questionnaire is waiting for you in Tend".into(),
+            body: format!(
+                "Hello {},\n\nYour therapist has asked you to fill in a short questionnaire. It takes a few minutes, and you can stop and come back to it any time:\n\n{}/\n\nTake care,\nTend\n",
+                client.name,
+                state.config.base_url()
+            ),
+        };
+        crate::jobs::enqueue(
+            &state,
+            &crate::jobs::JobKind::SendEmail(email),
+            Some(&format!("measure-reminder:{assignment_id}")),
+        )
+        .await?;
+    }
+    Ok(Redirect::to(&format!("/clients/{id}/progress")).into_response())
+}
