@@ -57,6 +57,12 @@ pub enum Command {
     Keys(KeysCommand),
     /// Print the OpenAPI 3.1 document of the JSON API (the same as `/api/v1/openapi.json`).
     Openapi,
+    /// Print one client's questionnaires as a FHIR R4 Bundle (audited as an export).
+    FhirExport {
+        /// The client's email.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 /// `tend admin …`
@@ -148,6 +154,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Keys(KeysCommand::Rotate) => rotate_keys(config).await,
+        Command::FhirExport { email } => {
+            let state = build_state(config).await?;
+            let Some(client) = state.db.user_by_email(&email).await? else {
+                bail!("no account with email {email}")
+            };
+            let library = crate::measures::library::Library::get().map_err(anyhow::Error::msg)?;
+            let responses = state.db.submitted_responses(client.id).await?;
+            state
+                .audit
+                .record(
+                    Event::new(None, "cli.export_fhir", Outcome::Success).on("client", client.id),
+                )
+                .await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::measures::fhir::export_bundle(
+                    client.id,
+                    &client.name,
+                    &responses,
+                    library
+                ))?
+            );
+            Ok(())
+        }
         Command::Openapi => {
             println!(
                 "{}",

@@ -15,7 +15,8 @@ use crate::web::routes::Route;
         `Authorization: Bearer <token>`."),
     paths(crate::accounts::api::login, crate::accounts::api::logout, crate::accounts::api::me,
           crate::care::api::list_clients, crate::care::api::get_client,
-          crate::measures::api::list_instruments, crate::measures::api::score_answers),
+          crate::measures::api::list_instruments, crate::measures::api::score_answers,
+          crate::measures::api::export_fhir, crate::measures::api::import_fhir),
     modifiers(&BearerAuth),
     tags((name = "auth", description = "Tokens and the signed-in account"), (name = "care", description = "Caseload and client records"), (name = "measures", description = "Validated questionnaires and scoring"))
 )]

@@ -141,6 +141,8 @@ const MATRIX: &[Row] = &[
     ("GET", "/api/v1/clients", CLINICIANS, &[], false),
     ("GET", "/api/v1/clients/{id}", RECORD, &[], true),
     ("GET", "/clients/{id}/progress", RECORD, &[], true),
+    ("GET", "/api/v1/clients/{id}/fhir", RECORD, &[], true),
+    ("POST", "/api/v1/clients/{id}/fhir", &[Therapist], &[], true),
     (
         "POST",
         "/clients/{id}/measures",

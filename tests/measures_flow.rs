@@ -438,3 +438,101 @@ async fn a_practice_can_hide_scores_from_clients() {
     assert!(!done.body.contains("Your score is"));
     assert!(done.body.contains("Thank you"));
 }
+
+#[tokio::test]
+async fn fhir_export_and_import_round_trip_with_alerts_and_access_rules() {
+    let app = TestApp::new().await;
+    let (therapist, client) = practice(&app).await;
+    let form = assign(&app, &therapist, &client, "phq9", "once").await;
+    let mut c = app.signed_in(&client).await;
+    submit(&mut c, &form, &[1, 1, 1, 1, 1, 1, 1, 1, 0])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+
+    let path = format!("/api/v1/clients/{}/fhir", client.id);
+    let mut api = app.api_client(&therapist).await;
+    let r = api.get(&path).await.assert_status(StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "application/fhir+json");
+    let bundle = r.json();
+    let kinds: Vec<&str> = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Patient",
+            "Questionnaire",
+            "QuestionnaireResponse",
+            "Observation"
+        ]
+    );
+    assert_eq!(
+        bundle["entry"][3]["resource"]["valueQuantity"]["value"],
+        8.0
+    );
+    assert_eq!(
+        bundle["entry"][3]["resource"]["interpretation"][0]["text"],
+        "mild"
+    );
+    // The client may export their own; another therapist may not.
+    app.api_client(&client)
+        .await
+        .get(&path)
+        .await
+        .assert_status(StatusCode::OK);
+    let stranger = app.user(Role::Therapist, "stranger@tend.test").await;
+    app.api_client(&stranger)
+        .await
+        .get(&path)
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+
+    // Import a response from elsewhere, with item 9 answered: scored, stored, alert raised.
+    let mut qr = bundle["entry"][2]["resource"].clone();
+    qr["item"][8]["answer"][0]["valueCoding"] =
+        serde_json::json!({"system": "http://loinc.org", "code": "LA6570-1"});
+    qr["authored"] = serde_json::json!("2026-11-20T09:30:00Z");
+    let r = api
+        .post_json(&path, &qr)
+        .await
+        .assert_status(StatusCode::CREATED)
+        .json();
+    assert_eq!(r["score"]["total"], 10.0);
+    assert_eq!(r["score"]["risk"], "urgent");
+    assert_eq!(app.db().history(client.id, "phq9").await.unwrap().len(), 2);
+    assert!(
+        app.db()
+            .alerts_for(therapist.id, false)
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.kind == "measure_risk")
+    );
+    // Bad imports name the field; clients cannot import.
+    let r = api
+        .post_json(&path, &serde_json::json!({"resourceType": "Patient"}))
+        .await
+        .assert_status(StatusCode::UNPROCESSABLE_ENTITY)
+        .json();
+    assert_eq!(r["errors"][0]["field"], "resourceType");
+    app.api_client(&client)
+        .await
+        .post_json(&path, &qr)
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let audit: Vec<String> = app
+        .db()
+        .audit_page(&Default::default(), 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        audit.contains(&"measures.export_fhir".to_string())
+            && audit.contains(&"measures.import_fhir".to_string())
+    );
+}

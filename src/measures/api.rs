@@ -1,14 +1,17 @@
 //! JSON API: the enabled instruments, and a stateless scorer for integrations.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::library::Library;
 use super::scoring::{Score, ScoreError, score};
+use crate::audit::Event;
+use crate::care::record::{Access, authorize};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::web::AppState;
-use crate::web::extract::Json;
+use crate::web::extract::{Json, Signed, SourceIp};
 
 /// An enabled instrument as listed to API clients.
 #[derive(Serialize, ToSchema)]
@@ -89,4 +92,107 @@ pub async fn score_answers(
         };
         AppError::Invalid(vec![FieldError::new(&field, e.to_string())])
     })
+}
+
+/// A client's questionnaires as a FHIR R4 Bundle (the client, or a clinician treating them;
+/// audited as an export).
+#[utoipa::path(get, path = "/api/v1/clients/{id}/fhir", tag = "measures", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Client id")),
+    responses((status = 200, description = "A FHIR R4 collection Bundle: Patient, Questionnaire, QuestionnaireResponse and Observation resources", content_type = "application/fhir+json"),
+              (status = 401, description = "No valid token", content_type = "application/problem+json"),
+              (status = 404, description = "No such client, or not the caller's to see", content_type = "application/problem+json")))]
+pub async fn export_fhir(
+    State(state): State<AppState>,
+    SourceIp(ip): SourceIp,
+    Signed(current): Signed,
+    Path(id): Path<uuid::Uuid>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let (_, event) = authorize(&state, &current.user, id, Access::Read, ip.as_deref()).await?;
+    state
+        .audit
+        .record(Event {
+            action: "measures.export_fhir",
+            ..event
+        })
+        .await?;
+    let client = state.db.user_by_id(id).await?.ok_or(AppError::NotFound)?;
+    let library = Library::get().map_err(AppError::Internal)?;
+    let responses = state.db.submitted_responses(id).await?;
+    let bundle = super::fhir::export_bundle(id, &client.name, &responses, library);
+    let mut response = Json(bundle).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/fhir+json"),
+    );
+    Ok(response)
+}
+
+/// The result of an import.
+#[derive(Serialize, ToSchema)]
+pub struct ImportResult {
+    /// The stored response's id.
+    pub id: uuid::Uuid,
+    /// Its score.
+    pub score: Score,
+}
+
+/// Imports a completed FHIR QuestionnaireResponse for an enabled instrument into a client's
+/// history (treating clinicians only). Risk answers raise alerts as a form would.
+#[utoipa::path(post, path = "/api/v1/clients/{id}/fhir", tag = "measures", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Client id")),
+    request_body(content = Object, description = "A FHIR R4 QuestionnaireResponse", content_type = "application/json"),
+    responses((status = 201, description = "Imported and scored", body = ImportResult),
+              (status = 401, description = "No valid token", content_type = "application/problem+json"),
+              (status = 404, description = "No such client, or not in the caller's care", content_type = "application/problem+json"),
+              (status = 422, description = "Not a usable QuestionnaireResponse; the field at fault is named", content_type = "application/problem+json")))]
+pub async fn import_fhir(
+    State(state): State<AppState>,
+    SourceIp(ip): SourceIp,
+    Signed(current): Signed,
+    Path(id): Path<uuid::Uuid>,
+    Json(resource): Json<serde_json::Value>,
+) -> AppResult<(StatusCode, Json<ImportResult>)> {
+    let (_, event) = authorize(&state, &current.user, id, Access::Write, ip.as_deref()).await?;
+    let library = Library::get().map_err(AppError::Internal)?;
+    let imported = super::fhir::import_response(&resource, library)
+        .map_err(|e| AppError::Invalid(vec![FieldError::new(&e.field, e.message)]))?;
+    if !state.db.instrument_enabled(imported.instrument).await? {
+        return Err(AppError::invalid(
+            "questionnaire",
+            "This questionnaire is turned off for your practice.",
+        ));
+    }
+    let scored = score(imported.instrument, &imported.answers)
+        .map_err(|e| AppError::invalid("item", e.to_string()))?;
+    let flags = super::respond::flags_json(&scored)?;
+    let answers =
+        serde_json::to_string(&imported.answers).map_err(|e| AppError::Internal(e.to_string()))?;
+    let at = imported.authored.unwrap_or_else(crate::db::Timestamp::now);
+    let response_id = state
+        .db
+        .insert_submitted(
+            id,
+            imported.instrument.id(),
+            &answers,
+            &super::respond::stored(&scored, &flags),
+            at,
+            "fhir",
+        )
+        .await?;
+    state
+        .audit
+        .record(Event {
+            action: "measures.import_fhir",
+            ..event
+        })
+        .await?;
+    super::respond::after_submission(&state, id, imported.instrument, response_id, &scored).await;
+    Ok((
+        StatusCode::CREATED,
+        Json(ImportResult {
+            id: response_id,
+            score: scored,
+        }),
+    ))
 }

@@ -329,26 +329,29 @@ impl Db {
         })
     }
 
-    /// A client's scored submissions of one instrument, oldest first.
+    /// A client's submissions of one instrument, oldest first.
     pub async fn history(&self, client_id: Uuid, instrument: &str) -> DbResult<Vec<Response>> {
-        let sql = format!(
-            "SELECT {RESPONSE_COLUMNS} FROM measure_responses WHERE client_id = $1 AND instrument = $2 AND status = 'submitted' \
-             ORDER BY submitted_at"
-        );
-        Ok(with_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(client_id)
-            .bind(instrument)
-            .fetch_all(pool)
-            .await?))
+        self.submissions(client_id, Some(instrument)).await
     }
 
     /// Every submitted response of a client, oldest first (for export).
     pub async fn submitted_responses(&self, client_id: Uuid) -> DbResult<Vec<Response>> {
+        self.submissions(client_id, None).await
+    }
+
+    /// Submissions of one instrument, or of all when `instrument` is `None`, oldest first.
+    async fn submissions(
+        &self,
+        client_id: Uuid,
+        instrument: Option<&str>,
+    ) -> DbResult<Vec<Response>> {
         let sql = format!(
-            "SELECT {RESPONSE_COLUMNS} FROM measure_responses WHERE client_id = $1 AND status = 'submitted' ORDER BY submitted_at"
+            "SELECT {RESPONSE_COLUMNS} FROM measure_responses WHERE client_id = $1 AND ($2 IS NULL OR instrument = $2) \
+             AND status = 'submitted' ORDER BY submitted_at"
         );
         Ok(with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(client_id)
+            .bind(instrument)
             .fetch_all(pool)
             .await?))
     }
