@@ -218,6 +218,7 @@ const MATRIX: &[Row] = &[
         &[],
         false,
     ),
+    ("GET", "/progress", CLINICIANS, &[], false),
     ("GET", "/alerts", CLINICIANS, &[], false),
     (
         "POST",

@@ -167,8 +167,16 @@ async fn a_client_completes_an_assigned_phq9_with_autosave_and_resume() {
     .await
     .unwrap());
     assert_eq!(submitted, 1);
-    // Weekly: not due again today.
+    // Weekly: not due again today, and a reminder is queued for when it is.
     assert!(!c.get("/").await.body.contains(&form));
+    let reminders: Vec<tend::db::Timestamp> = with_pool!(app.db(), |pool| sqlx::query_scalar(
+        "SELECT run_at FROM jobs WHERE state = 'pending' AND kind = 'send_email'"
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap());
+    assert_eq!(reminders.len(), 1);
+    assert!(reminders[0] > tend::db::Timestamp::now() + time::Duration::days(6));
 }
 
 #[tokio::test]

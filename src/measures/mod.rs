@@ -46,6 +46,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/measures/responses/{id}", CLIENT, respond::show_done),
         Route::get("/clients/{id}/progress", ANY_ROLE, progress::show_progress),
         Route::post("/clients/{id}/measures", CLINICIAN, progress::assign),
+        Route::get("/progress", CLINICIAN, progress::show_overview),
         Route::get("/api/v1/clients/{id}/fhir", ANY_ROLE, api::export_fhir),
         Route::post("/api/v1/clients/{id}/fhir", CLINICIAN, api::import_fhir),
     ]

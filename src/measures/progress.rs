@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::change::classify;
 use super::chart::{Chart, HEIGHT, WIDTH, layout};
-use super::library::Library;
+use super::library::{Instrument, Library};
 use super::queries::Assignment;
 use crate::audit::Event;
 use crate::care::record::{Access, authorize};
@@ -55,6 +55,140 @@ struct ProgressPage {
     height: f64,
 }
 
+/// Builds one instrument's panel from a client's submissions, or `None` when none was scored.
+/// `key` makes element ids unique when several panels share a page.
+pub fn panel_for(
+    inst: &Instrument,
+    history: &[super::queries::Response],
+    key: String,
+) -> Option<Panel> {
+    let data: Vec<_> = history
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.submitted_at?,
+                r.total?,
+                r.band.clone().unwrap_or_default(),
+            ))
+        })
+        .collect();
+    let (first, last) = (data.first()?, data.last()?);
+    let points: Vec<_> = data.iter().map(|(at, total, _)| (*at, *total)).collect();
+    Some(Panel {
+        id: key,
+        title: inst.reference.title.clone(),
+        baseline: fmt_total(first.1),
+        latest: fmt_total(last.1),
+        band: (!last.2.is_empty()).then(|| last.2.clone()),
+        status: classify(&inst.rules, first.1, last.1).describe(),
+        rc_note: inst.rules.reliable_change.as_ref().map(|rc| {
+            format!(
+                "Reliable change: {} points ({})",
+                fmt_total(rc.points),
+                rc.source
+            )
+        }),
+        chart: layout(inst, &points),
+        rows: data
+            .iter()
+            .map(|(at, total, band)| (at.display(), fmt_total(*total), band.clone()))
+            .collect(),
+    })
+}
+
+/// Clients per page of the overview.
+const OVERVIEW_PAGE: i64 = 24;
+
+/// One client in the overview.
+pub struct Tile {
+    /// Client id.
+    pub client_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Whether any instrument is not on track.
+    pub not_on_track: bool,
+    /// Their most-used instrument's panel.
+    pub panel: Option<Panel>,
+}
+
+/// The small-multiples overview.
+#[derive(Template)]
+#[template(path = "measures/overview.html")]
+struct OverviewPage {
+    layout: Layout,
+    tiles: Vec<Tile>,
+    page: i64,
+    has_next: bool,
+    width: f64,
+    height: f64,
+}
+
+/// Query of the overview.
+#[derive(Deserialize)]
+pub struct OverviewQuery {
+    page: Option<i64>,
+}
+
+/// `GET /progress`: every client's progress at a glance, those not on track first, a page at
+/// a time.
+pub async fn show_overview(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    axum::extract::Query(q): axum::extract::Query<OverviewQuery>,
+) -> AppResult<Response> {
+    let number = q.page.unwrap_or(1).max(1);
+    let clients = state
+        .db
+        .caseload_by_need(
+            current.user.id,
+            (number - 1) * OVERVIEW_PAGE,
+            OVERVIEW_PAGE + 1,
+        )
+        .await?;
+    let has_next = clients.len() as i64 > OVERVIEW_PAGE;
+    let library = Library::get().map_err(AppError::Internal)?;
+    let mut tiles = Vec::new();
+    for (client_id, name, primary, not_on_track) in clients.into_iter().take(OVERVIEW_PAGE as usize)
+    {
+        let panel = match primary.as_deref().and_then(|i| library.instrument(i)) {
+            Some(inst) => panel_for(
+                inst,
+                &state.db.history(client_id, inst.id()).await?,
+                client_id.to_string(),
+            ),
+            None => None,
+        };
+        tiles.push(Tile {
+            client_id,
+            name,
+            not_on_track,
+            panel,
+        });
+    }
+    state
+        .audit
+        .record(
+            Event::new(
+                Some(current.user.principal()),
+                "measures.overview",
+                crate::audit::Outcome::Success,
+            )
+            .from_ip(page.ip.as_deref()),
+        )
+        .await?;
+    let html = OverviewPage {
+        layout: page.layout("Progress overview"),
+        tiles,
+        page: number,
+        has_next,
+        width: WIDTH,
+        height: HEIGHT,
+    }
+    .render()?;
+    Ok(Html(html).into_response())
+}
+
 /// Formats a total for people.
 pub fn fmt_total(t: f64) -> String {
     if t.fract() == 0.0 {
@@ -85,40 +219,9 @@ pub async fn show_progress(
     let mut panels = Vec::new();
     for inst in library.all() {
         let history = state.db.history(id, inst.id()).await?;
-        let data: Vec<_> = history
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    r.submitted_at?,
-                    r.total?,
-                    r.band.clone().unwrap_or_default(),
-                ))
-            })
-            .collect();
-        let (Some(first), Some(last)) = (data.first(), data.last()) else {
-            continue;
-        };
-        let points: Vec<_> = data.iter().map(|(at, total, _)| (*at, *total)).collect();
-        panels.push(Panel {
-            id: inst.id().to_string(),
-            title: inst.reference.title.clone(),
-            baseline: fmt_total(first.1),
-            latest: fmt_total(last.1),
-            band: (!last.2.is_empty()).then(|| last.2.clone()),
-            status: classify(&inst.rules, first.1, last.1).describe(),
-            rc_note: inst.rules.reliable_change.as_ref().map(|rc| {
-                format!(
-                    "Reliable change: {} points ({})",
-                    fmt_total(rc.points),
-                    rc.source
-                )
-            }),
-            chart: layout(inst, &points),
-            rows: data
-                .iter()
-                .map(|(at, total, band)| (at.display(), fmt_total(*total), band.clone()))
-                .collect(),
-        });
+        if let Some(panel) = panel_for(inst, &history, inst.id().to_string()) {
+            panels.push(panel);
+        }
     }
     let can_assign = grant.allows_write();
     let mut instruments = Vec::new();
@@ -216,19 +319,11 @@ pub async fn assign(
         })
         .await?;
     if let Some(client) = state.db.user_by_id(id).await? {
-        let email = crate::email::Email {
-            to: client.email.clone(),
-            subject: "A short questionnaire is waiting for you in Tend".into(),
-            body: format!(
-                "Hello {},\n\nYour therapist has asked you to fill in a short questionnaire. It takes a few minutes, and you can stop and come back to it any time:\n\n{}/\n\nTake care,\nTend\n",
-                client.name,
-                state.config.base_url()
-            ),
-        };
-        crate::jobs::enqueue(
+        super::respond::schedule_reminder(
             &state,
-            &crate::jobs::JobKind::SendEmail(email),
-            Some(&format!("measure-reminder:{assignment_id}")),
+            &client,
+            assignment_id,
+            crate::db::Timestamp::now(),
         )
         .await?;
     }

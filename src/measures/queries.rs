@@ -379,6 +379,30 @@ impl Db {
         Ok(())
     }
 
+    /// A page of a therapist's caseload, clients not on track first, then by name: (client,
+    /// name, their most-administered instrument, not on track).
+    pub async fn caseload_by_need(
+        &self,
+        therapist_id: Uuid,
+        offset: i64,
+        limit: i64,
+    ) -> DbResult<Vec<(Uuid, String, Option<String>, bool)>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT u.id, u.name, \
+                   (SELECT s.instrument FROM measure_summaries s WHERE s.client_id = u.id ORDER BY s.administrations DESC, s.instrument LIMIT 1), \
+                   EXISTS (SELECT 1 FROM measure_summaries s WHERE s.client_id = u.id AND s.not_on_track) AS off_track \
+                 FROM care_relationships c JOIN users u ON u.id = c.client_id \
+                 WHERE c.therapist_id = $1 AND c.ended_at IS NULL ORDER BY off_track DESC, u.name, u.id LIMIT $2 OFFSET $3",
+            )
+            .bind(therapist_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// Summaries for every client in a therapist's caseload.
     pub async fn caseload_summaries(&self, therapist_id: Uuid) -> DbResult<Vec<Summary>> {
         Ok(with_pool!(self, |pool| {

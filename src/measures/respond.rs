@@ -287,7 +287,32 @@ pub async fn submit(
             .from_ip(ip),
         )
         .await?;
+    if let (Some(a), Some(due)) = (&assignment, next_due) {
+        schedule_reminder(state, client, a.id, due).await?;
+    }
     after_submission(state, client.id, inst, response.id, scored).await;
+    Ok(())
+}
+
+/// Emails the client, at `at`, that a questionnaire is waiting; it never says which one. One
+/// reminder per assignment and due date, however often this is called.
+pub async fn schedule_reminder(
+    state: &AppState,
+    client: &User,
+    assignment_id: Uuid,
+    at: Timestamp,
+) -> AppResult<()> {
+    let email = crate::email::Email {
+        to: client.email.clone(),
+        subject: "A short questionnaire is waiting for you in Tend".into(),
+        body: format!(
+            "Hello {},\n\nYour therapist has asked you to fill in a short questionnaire. It takes a few minutes, and you can stop and come back to it any time:\n\n{}/\n\nTake care,\nTend\n",
+            client.name,
+            state.config.base_url()
+        ),
+    };
+    let key = format!("measure-reminder:{assignment_id}:{}", at.to_text());
+    crate::jobs::enqueue_at(state, &JobKind::SendEmail(email), Some(&key), at).await?;
     Ok(())
 }
 

@@ -44,6 +44,7 @@ impl Layout {
             Some(Role::Therapist) => &[
                 ("/", "Home"),
                 ("/clients", "Clients"),
+                ("/progress", "Progress"),
                 ("/alerts", "Alerts"),
                 ("/account", "Account"),
             ],
