@@ -50,6 +50,8 @@ CREATE TABLE measure_summaries (
     not_on_track BOOLEAN NOT NULL,
     PRIMARY KEY (client_id, instrument)
 );
+-- Finds the clients who need attention without scanning every summary.
+CREATE INDEX measure_summaries_attention ON measure_summaries (not_on_track, client_id);
 
 -- The alert ledger: open -> acknowledged -> resolved, escalated when left open. One alert per
 -- (kind, source, recipient), so raising it twice is harmless.

@@ -96,26 +96,37 @@ pub fn panel_for(
     })
 }
 
-/// Clients per page of the overview.
-const OVERVIEW_PAGE: i64 = 24;
-
-/// One client in the overview.
+/// One client in the overview: a sparkline of their most-used questionnaire.
 pub struct Tile {
-    /// Client id.
+    /// Client id (also keys the chart's element ids).
     pub client_id: Uuid,
     /// Name.
     pub name: String,
     /// Whether any instrument is not on track.
     pub not_on_track: bool,
-    /// Their most-used instrument's panel.
-    pub panel: Option<Panel>,
+    /// Instrument title.
+    pub title: String,
+    /// Baseline → latest and status in words.
+    pub summary: String,
+    /// The chart, when there are scores.
+    pub chart: Option<Chart>,
+    /// Number of points charted.
+    pub points: usize,
 }
+
+/// Points per sparkline.
+const SPARK_POINTS: i64 = 12;
+/// Clients per page of the overview.
+const OVERVIEW_PAGE: i64 = 24;
+/// At most this many tiles under "not on track" (the caseload page flags every one).
+const ATTENTION_MAX: i64 = 12;
 
 /// The small-multiples overview.
 #[derive(Template)]
 #[template(path = "measures/overview.html")]
 struct OverviewPage {
     layout: Layout,
+    attention: Vec<Tile>,
     tiles: Vec<Tile>,
     page: i64,
     has_next: bool,
@@ -129,8 +140,52 @@ pub struct OverviewQuery {
     page: Option<i64>,
 }
 
-/// `GET /progress`: every client's progress at a glance, those not on track first, a page at
-/// a time.
+/// Builds one client's tile from their summaries and recent scores.
+async fn tile(
+    state: &AppState,
+    library: &Library,
+    client_id: Uuid,
+    name: String,
+) -> AppResult<Tile> {
+    let summaries = state.db.summaries_of(client_id).await?;
+    let not_on_track = summaries.iter().any(|s| s.not_on_track);
+    let primary = summaries
+        .iter()
+        .find_map(|s| library.instrument(&s.instrument).map(|i| (s, i)));
+    let Some((summary, inst)) = primary else {
+        return Ok(Tile {
+            client_id,
+            name,
+            not_on_track,
+            title: String::new(),
+            summary: "No scores yet.".into(),
+            chart: None,
+            points: 0,
+        });
+    };
+    let recent = state
+        .db
+        .recent_totals(client_id, inst.id(), SPARK_POINTS)
+        .await?;
+    let status = classify(&inst.rules, summary.baseline_total, summary.latest_total).describe();
+    Ok(Tile {
+        client_id,
+        name,
+        not_on_track,
+        title: inst.reference.title.clone(),
+        summary: format!(
+            "{} → {} · {status}",
+            fmt_total(summary.baseline_total),
+            fmt_total(summary.latest_total)
+        ),
+        points: recent.len(),
+        chart: Some(layout(inst, &recent)),
+    })
+}
+
+/// `GET /progress`: every client's progress at a glance — those not on track first, then
+/// everyone by name, a page at a time. Reads one summary row set and a dozen recent scores per
+/// client, so it stays fast with very large caseloads.
 pub async fn show_overview(
     State(state): State<AppState>,
     page: Page,
@@ -138,33 +193,29 @@ pub async fn show_overview(
     axum::extract::Query(q): axum::extract::Query<OverviewQuery>,
 ) -> AppResult<Response> {
     let number = q.page.unwrap_or(1).max(1);
+    let library = Library::get().map_err(AppError::Internal)?;
+    let mut attention = Vec::new();
+    if number == 1 {
+        for (id, name) in state
+            .db
+            .off_track_clients(current.user.id, ATTENTION_MAX)
+            .await?
+        {
+            attention.push(tile(&state, library, id, name).await?);
+        }
+    }
     let clients = state
         .db
-        .caseload_by_need(
+        .caseload_names(
             current.user.id,
             (number - 1) * OVERVIEW_PAGE,
             OVERVIEW_PAGE + 1,
         )
         .await?;
     let has_next = clients.len() as i64 > OVERVIEW_PAGE;
-    let library = Library::get().map_err(AppError::Internal)?;
     let mut tiles = Vec::new();
-    for (client_id, name, primary, not_on_track) in clients.into_iter().take(OVERVIEW_PAGE as usize)
-    {
-        let panel = match primary.as_deref().and_then(|i| library.instrument(i)) {
-            Some(inst) => panel_for(
-                inst,
-                &state.db.history(client_id, inst.id()).await?,
-                client_id.to_string(),
-            ),
-            None => None,
-        };
-        tiles.push(Tile {
-            client_id,
-            name,
-            not_on_track,
-            panel,
-        });
+    for (id, name) in clients.into_iter().take(OVERVIEW_PAGE as usize) {
+        tiles.push(tile(&state, library, id, name).await?);
     }
     state
         .audit
@@ -179,6 +230,7 @@ pub async fn show_overview(
         .await?;
     let html = OverviewPage {
         layout: page.layout("Progress overview"),
+        attention,
         tiles,
         page: number,
         has_next,

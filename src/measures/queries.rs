@@ -379,21 +379,36 @@ impl Db {
         Ok(())
     }
 
-    /// A page of a therapist's caseload, clients not on track first, then by name: (client,
-    /// name, their most-administered instrument, not on track).
-    pub async fn caseload_by_need(
+    /// A therapist's clients who are not on track on any instrument, by name, at most `limit`.
+    pub async fn off_track_clients(
+        &self,
+        therapist_id: Uuid,
+        limit: i64,
+    ) -> DbResult<Vec<(Uuid, String)>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT DISTINCT u.id, u.name FROM measure_summaries s JOIN care_relationships c ON c.client_id = s.client_id \
+                 JOIN users u ON u.id = s.client_id WHERE s.not_on_track = TRUE AND c.therapist_id = $1 AND c.ended_at IS NULL \
+                 ORDER BY u.name, u.id LIMIT $2",
+            )
+            .bind(therapist_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// A page of a therapist's caseload by name.
+    pub async fn caseload_names(
         &self,
         therapist_id: Uuid,
         offset: i64,
         limit: i64,
-    ) -> DbResult<Vec<(Uuid, String, Option<String>, bool)>> {
+    ) -> DbResult<Vec<(Uuid, String)>> {
         Ok(with_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT u.id, u.name, \
-                   (SELECT s.instrument FROM measure_summaries s WHERE s.client_id = u.id ORDER BY s.administrations DESC, s.instrument LIMIT 1), \
-                   EXISTS (SELECT 1 FROM measure_summaries s WHERE s.client_id = u.id AND s.not_on_track) AS off_track \
-                 FROM care_relationships c JOIN users u ON u.id = c.client_id \
-                 WHERE c.therapist_id = $1 AND c.ended_at IS NULL ORDER BY off_track DESC, u.name, u.id LIMIT $2 OFFSET $3",
+                "SELECT u.id, u.name FROM care_relationships c JOIN users u ON u.id = c.client_id \
+                 WHERE c.therapist_id = $1 AND c.ended_at IS NULL ORDER BY u.name, u.id LIMIT $2 OFFSET $3",
             )
             .bind(therapist_id)
             .bind(limit)
@@ -401,6 +416,41 @@ impl Db {
             .fetch_all(pool)
             .await?
         }))
+    }
+
+    /// A client's summaries, most-administered instrument first.
+    pub async fn summaries_of(&self, client_id: Uuid) -> DbResult<Vec<Summary>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT client_id, instrument, baseline_total, baseline_at, latest_total, latest_at, administrations, status, not_on_track \
+                 FROM measure_summaries WHERE client_id = $1 ORDER BY administrations DESC, instrument",
+            )
+            .bind(client_id)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// A client's `n` most recent totals on one instrument, oldest first: (when, total).
+    pub async fn recent_totals(
+        &self,
+        client_id: Uuid,
+        instrument: &str,
+        n: i64,
+    ) -> DbResult<Vec<(Timestamp, f64)>> {
+        let mut rows: Vec<(Timestamp, f64)> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT submitted_at, total FROM measure_responses WHERE client_id = $1 AND instrument = $2 AND status = 'submitted' \
+                 AND total IS NOT NULL ORDER BY submitted_at DESC LIMIT $3",
+            )
+            .bind(client_id)
+            .bind(instrument)
+            .bind(n)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.reverse();
+        Ok(rows)
     }
 
     /// Summaries for every client in a therapist's caseload.
