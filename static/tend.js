@@ -40,3 +40,38 @@ document.querySelectorAll("form[data-autosave]").forEach((form) => {
   };
   form.addEventListener("change", save);
 });
+
+// One question at a time (an option, remembered on this device): shows a single question
+// with Back and Next, moving focus to each new question for screen-reader and keyboard users.
+document.querySelectorAll("form.measure-form").forEach((form) => {
+  const toggle = document.getElementById("one-at-a-time");
+  const nav = form.querySelector(".stepper-nav");
+  const questions = [...form.querySelectorAll("fieldset.question")];
+  if (!toggle || !nav || questions.length < 2) return;
+  toggle.closest(".stepper-toggle").hidden = false;
+  let current = Math.max(0, questions.findIndex((q) => !q.querySelector("input:checked")));
+  const show = () => {
+    questions.forEach((q, i) => q.classList.toggle("current", i === current));
+    nav.querySelector('[data-step="-1"]').disabled = current === 0;
+    nav.querySelector('[data-step="1"]').disabled = current === questions.length - 1;
+  };
+  const setMode = (on, remember) => {
+    form.classList.toggle("stepper", on);
+    nav.hidden = !on;
+    toggle.setAttribute("aria-pressed", String(on));
+    toggle.textContent = on ? "Show all questions" : "Show one question at a time";
+    if (remember) localStorage.setItem("tend.oneAtATime", on ? "1" : "0");
+    show();
+  };
+  toggle.addEventListener("click", () => setMode(!form.classList.contains("stepper"), true));
+  nav.addEventListener("click", (event) => {
+    const step = Number(event.target.closest("[data-step]")?.dataset.step || 0);
+    if (!step) return;
+    current = Math.min(questions.length - 1, Math.max(0, current + step));
+    show();
+    const legend = questions[current].querySelector("legend");
+    legend.setAttribute("tabindex", "-1");
+    legend.focus();
+  });
+  setMode(localStorage.getItem("tend.oneAtATime") === "1", false);
+});

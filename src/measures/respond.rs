@@ -198,7 +198,8 @@ pub async fn save_or_submit(
         return Ok(Redirect::to(&format!("/measures/responses/{id}")).into_response());
     }
     let inst = enabled_instrument(&state, &response.instrument).await?;
-    let answers = parse_answers(inst, &fields)?;
+    let mut answers = parse_answers(inst, &fields)?;
+    super::scoring::clear_not_applicable(inst, &mut answers);
     let scored = score(inst, &answers)
         .map_err(|e| AppError::Invalid(vec![FieldError::new("answers", e.to_string())]))?;
     let answers_json =

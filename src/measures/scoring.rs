@@ -312,6 +312,25 @@ pub fn band_for(inst: &Instrument, total: f64) -> Option<String> {
         .map(|b| b.label.clone())
 }
 
+/// For a form a person fills in: clears answers to follow-up questions that do not apply
+/// given earlier answers (C-SSRS items 3–5 without Yes to 2; 6a without Yes to 6), so
+/// changing an earlier answer never leaves a stale follow-up behind. Integrations calling the
+/// scorer directly get a clear error instead.
+pub fn clear_not_applicable(inst: &Instrument, answers: &mut [Option<i64>]) {
+    if inst.rules.categorical.as_deref() != Some("cssrs") {
+        return;
+    }
+    let pos = |label: &str| inst.reference.items.iter().position(|i| i.n == label);
+    for (item, parent) in [("3", "2"), ("4", "2"), ("5", "2"), ("6a", "6")] {
+        let parent_yes = pos(parent).and_then(|p| answers.get(p).copied().flatten()) == Some(1);
+        if let (false, Some(p)) = (parent_yes, pos(item)) {
+            if let Some(slot) = answers.get_mut(p) {
+                *slot = None;
+            }
+        }
+    }
+}
+
 /// C-SSRS screener: the most severe positive answer decides the category (reference §9).
 /// Answers: 1 = Yes, 0 = No, `None` = not answered (or not applicable).
 fn score_cssrs(inst: &Instrument, answers: &[Option<i64>]) -> Result<Score, ScoreError> {
