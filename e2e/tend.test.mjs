@@ -158,6 +158,11 @@ test("a client signs in on a phone, reads their record and their account", async
   await page.locator("h1", { hasText: "Your record" }).waitFor();
   assert.match(await page.locator("main").textContent(), /more in control of her anxiety/);
   await checkPage(page, "client record");
+  await page.getByRole("navigation").getByRole("link", { name: "Safety plan" }).click();
+  await page.getByLabel(/Things I can do on my own/).fill("Slow breathing, then a walk by the river.");
+  await page.getByRole("button", { name: "Save plan" }).click();
+  await page.getByText(/Last changed/).waitFor();
+  await checkPage(page, "safety plan");
   await page.getByRole("link", { name: "Account" }).click();
   await checkPage(page, "client account");
   await page.goto(`${base}/account/mfa`);
@@ -249,5 +254,5 @@ test("the accessibility check itself can fail", async () => {
 });
 
 test("every page kind was checked", () => {
-  assert.ok(visited.size >= 26, `only ${visited.size} pages checked: ${[...visited].join(", ")}`);
+  assert.ok(visited.size >= 27, `only ${visited.size} pages checked: ${[...visited].join(", ")}`);
 });

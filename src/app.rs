@@ -35,6 +35,7 @@ pub fn all_routes() -> Vec<Route> {
     routes.extend(crate::admin::routes());
     routes.extend(crate::measures::routes());
     routes.extend(crate::alerts::routes());
+    routes.extend(crate::safety::routes());
     routes.extend(crate::openapi::routes());
     routes.extend(crate::web::health::routes());
     routes.extend(crate::web::assets::routes());

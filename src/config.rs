@@ -85,6 +85,16 @@ pub struct Config {
     )]
     pub session_max_hours: i64,
 
+    /// Administrations without reliable improvement after which a client counts as not on
+    /// track (reliable deterioration always does).
+    #[arg(
+        long,
+        env = "TEND_NOT_ON_TRACK_AFTER",
+        default_value_t = 4,
+        global = true
+    )]
+    pub not_on_track_after: usize,
+
     /// Trust `X-Forwarded-For` for the client address (only behind your own reverse proxy).
     #[arg(long, env = "TEND_TRUST_PROXY", default_value_t = false, global = true)]
     pub trust_proxy: bool,
@@ -112,6 +122,7 @@ impl Config {
             staff_idle_minutes: 30,
             client_idle_minutes: 60,
             session_max_hours: 12,
+            not_on_track_after: 4,
             trust_proxy: false,
             run_jobs: true,
             log_format: "pretty".into(),
@@ -164,6 +175,10 @@ impl Config {
             (
                 "TEND_SESSION_MAX_HOURS".into(),
                 self.session_max_hours.to_string(),
+            ),
+            (
+                "TEND_NOT_ON_TRACK_AFTER".into(),
+                self.not_on_track_after.to_string(),
             ),
             ("TEND_TRUST_PROXY".into(), self.trust_proxy.to_string()),
             ("TEND_RUN_JOBS".into(), self.run_jobs.to_string()),

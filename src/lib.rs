@@ -21,4 +21,5 @@ pub mod home;
 pub mod jobs;
 pub mod measures;
 pub mod openapi;
+pub mod safety;
 pub mod web;

@@ -142,6 +142,15 @@ const MATRIX: &[Row] = &[
     ("GET", "/api/v1/clients/{id}", RECORD, &[], true),
     ("GET", "/clients/{id}/progress", RECORD, &[], true),
     ("GET", "/api/v1/clients/{id}/fhir", RECORD, &[], true),
+    ("GET", "/safety-plan", &[Client, OtherClient], &[], false),
+    ("GET", "/clients/{id}/safety-plan", RECORD, &[], true),
+    (
+        "POST",
+        "/clients/{id}/safety-plan",
+        RECORD,
+        &[("version", "0"), ("coping", "A walk by the river.")],
+        true,
+    ),
     ("POST", "/api/v1/clients/{id}/fhir", &[Therapist], &[], true),
     (
         "POST",

@@ -190,6 +190,11 @@ async fn item_9_shows_crisis_resources_and_raises_an_urgent_alert_that_escalates
     let done = c.get(&r.location()).await.assert_status(StatusCode::OK);
     assert_eq!(done.count("#crisis-heading"), 1);
     assert!(done.body.contains("tel:988") && done.body.contains("116 123"));
+    assert_eq!(
+        done.count("a[href='/safety-plan']"),
+        2,
+        "the safety plan is on the page itself, and in the navigation"
+    );
 
     let alerts = app.db().alerts_for(therapist.id, true).await.unwrap();
     assert_eq!(alerts.len(), 1);

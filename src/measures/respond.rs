@@ -27,9 +27,6 @@ use crate::web::AppState;
 use crate::web::extract::{Form, Page, Signed};
 use crate::web::layout::Layout;
 
-/// Administrations without reliable improvement before a client counts as not on track.
-pub const NOT_ON_TRACK_AFTER: usize = 4;
-
 /// One item as the form shows it.
 pub struct FormItem {
     /// Field name (`item_1`).
@@ -432,7 +429,7 @@ pub async fn refresh_summary(
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default(),
         not_on_track: status != ChangeStatus::NotAvailable
-            && not_on_track(status, history.len(), NOT_ON_TRACK_AFTER),
+            && not_on_track(status, history.len(), state.config.not_on_track_after),
     };
     state.db.upsert_summary(&summary).await?;
     Ok(Some(summary))

@@ -323,10 +323,10 @@ pub fn clear_not_applicable(inst: &Instrument, answers: &mut [Option<i64>]) {
     let pos = |label: &str| inst.reference.items.iter().position(|i| i.n == label);
     for (item, parent) in [("3", "2"), ("4", "2"), ("5", "2"), ("6a", "6")] {
         let parent_yes = pos(parent).and_then(|p| answers.get(p).copied().flatten()) == Some(1);
-        if let (false, Some(p)) = (parent_yes, pos(item)) {
-            if let Some(slot) = answers.get_mut(p) {
-                *slot = None;
-            }
+        if let (false, Some(p)) = (parent_yes, pos(item))
+            && let Some(slot) = answers.get_mut(p)
+        {
+            *slot = None;
         }
     }
 }

@@ -40,7 +40,11 @@ impl Layout {
         let full = user.filter(|u| u.session.stage == Stage::Full);
         let links: &[(&'static str, &'static str)] = match full.map(|u| u.user.role) {
             None => &[],
-            Some(Role::Client) => &[("/", "Home"), ("/account", "Account")],
+            Some(Role::Client) => &[
+                ("/", "Home"),
+                ("/safety-plan", "Safety plan"),
+                ("/account", "Account"),
+            ],
             Some(Role::Therapist) => &[
                 ("/", "Home"),
                 ("/clients", "Clients"),
