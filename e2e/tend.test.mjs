@@ -158,6 +158,19 @@ test("a client signs in on a phone, reads their record and their account", async
   await page.locator("h1", { hasText: "Your record" }).waitFor();
   assert.match(await page.locator("main").textContent(), /more in control of her anxiety/);
   await checkPage(page, "client record");
+  await page.getByRole("navigation").getByRole("link", { name: "Practice" }).click();
+  await checkPage(page, "practice library");
+  await page.getByRole("link", { name: "Slow breathing" }).click();
+  await page.getByRole("button", { name: "Start" }).click();
+  await page.getByRole("button", { name: "Pause" }).click();
+  await checkPage(page, "practice player");
+  await page.getByLabel("And now? (optional)").selectOption("7");
+  await page.getByRole("button", { name: "Done" }).click();
+  await page.locator("h1", { hasText: "Journal" }).waitFor();
+  await page.getByLabel("What's on your mind").fill("A calmer evening than I expected.");
+  await page.getByRole("button", { name: "Save entry" }).click();
+  await page.getByText("A calmer evening than I expected.").waitFor();
+  await checkPage(page, "journal");
   await page.getByRole("navigation").getByRole("link", { name: "Safety plan" }).click();
   await page.getByLabel(/Things I can do on my own/).fill("Slow breathing, then a walk by the river.");
   await page.getByRole("button", { name: "Save plan" }).click();
@@ -254,5 +267,5 @@ test("the accessibility check itself can fail", async () => {
 });
 
 test("every page kind was checked", () => {
-  assert.ok(visited.size >= 27, `only ${visited.size} pages checked: ${[...visited].join(", ")}`);
+  assert.ok(visited.size >= 30, `only ${visited.size} pages checked: ${[...visited].join(", ")}`);
 });

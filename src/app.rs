@@ -36,6 +36,7 @@ pub fn all_routes() -> Vec<Route> {
     routes.extend(crate::measures::routes());
     routes.extend(crate::alerts::routes());
     routes.extend(crate::safety::routes());
+    routes.extend(crate::practice::routes());
     routes.extend(crate::openapi::routes());
     routes.extend(crate::web::health::routes());
     routes.extend(crate::web::assets::routes());
@@ -113,6 +114,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     // Refuse to start with an instrument library that does not check out.
     crate::measures::library::Library::get().map_err(anyhow::Error::msg)?;
+    crate::practice::library::all().map_err(anyhow::Error::msg)?;
     let state = build_state(config).await?;
     let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
     let addr = listener.local_addr()?;

@@ -188,6 +188,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
             .await?;
     }
     seed_measures(state).await?;
+    seed_practice(state).await?;
     state
         .audit
         .record(Event::new(None, "demo.seeded", Outcome::Success))
@@ -326,5 +327,91 @@ async fn with_next_due(
             .execute(pool)
             .await?;
     });
+    Ok(())
+}
+
+/// Homework, practice and a few journal entries (fictional), some shared with the therapist.
+async fn seed_practice(state: &AppState) -> anyhow::Result<()> {
+    use crate::practice::pages::{entry_context, reflection_context};
+    use crate::practice::queries::NewCompletion;
+    let Some(amara) = state.db.user_by_email("amara@tend.example").await? else {
+        return Ok(());
+    };
+    let Some(maya) = state.db.user_by_email("maya@tend.example").await? else {
+        return Ok(());
+    };
+    let note = state
+        .sealer
+        .seal(
+            &format!("homework.note:{}:self-compassion-break", amara.id),
+            "When the worry wakes you, try this before reaching for your phone.",
+        )
+        .await?;
+    state
+        .db
+        .add_homework(
+            amara.id,
+            maya.id,
+            "self-compassion-break",
+            Some(&note),
+            Some(1),
+        )
+        .await?;
+    let completions = [
+        (
+            "self-compassion-break",
+            5,
+            3,
+            6,
+            "Hard to say the kind part, but my shoulders dropped.",
+            true,
+        ),
+        ("slow-breathing", 4, 4, 6, "", false),
+    ];
+    for (practice, minutes, before, after, reflection, shared) in completions {
+        let id = crate::db::new_id();
+        let sealed = if reflection.is_empty() {
+            None
+        } else {
+            Some(
+                state
+                    .sealer
+                    .seal(&reflection_context(id), reflection)
+                    .await?,
+            )
+        };
+        let new = NewCompletion {
+            practice_id: practice,
+            homework_id: None,
+            minutes,
+            mood_before: Some(before),
+            mood_after: Some(after),
+            reflection_sealed: sealed.as_deref(),
+            shared,
+        };
+        state.db.add_completion(id, amara.id, &new).await?;
+    }
+    let entries = [
+        (
+            Some(4),
+            r#"["anxious","tired"]"#,
+            "Woke at 4 again. Tried the breathing; it helped a little.",
+            true,
+        ),
+        (
+            Some(6),
+            r#"["hopeful"]"#,
+            "Lunch with Sam. I laughed properly for the first time in ages.",
+            false,
+        ),
+    ];
+    for (mood, emotions, text, shared) in entries {
+        let id = crate::db::new_id();
+        let sealed = state.sealer.seal(&entry_context(id), text).await?;
+        state
+            .db
+            .add_entry(id, amara.id, mood, emotions, &sealed, shared)
+            .await?;
+    }
     Ok(())
 }

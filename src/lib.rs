@@ -21,5 +21,6 @@ pub mod home;
 pub mod jobs;
 pub mod measures;
 pub mod openapi;
+pub mod practice;
 pub mod safety;
 pub mod web;

@@ -16,9 +16,10 @@ use crate::web::routes::Route;
     paths(crate::accounts::api::login, crate::accounts::api::logout, crate::accounts::api::me,
           crate::care::api::list_clients, crate::care::api::get_client,
           crate::measures::api::list_instruments, crate::measures::api::score_answers,
-          crate::measures::api::export_fhir, crate::measures::api::import_fhir),
+          crate::measures::api::export_fhir, crate::measures::api::import_fhir,
+          crate::practice::api::create_entry, crate::practice::api::list_entries, crate::practice::api::create_completion),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Tokens and the signed-in account"), (name = "care", description = "Caseload and client records"), (name = "measures", description = "Validated questionnaires and scoring"))
+    tags((name = "auth", description = "Tokens and the signed-in account"), (name = "care", description = "Caseload and client records"), (name = "measures", description = "Validated questionnaires and scoring"), (name = "practice", description = "Journal and practice between sessions"))
 )]
 pub struct ApiDoc;
 

@@ -75,3 +75,50 @@ document.querySelectorAll("form.measure-form").forEach((form) => {
   });
   setMode(localStorage.getItem("tend.oneAtATime") === "1", false);
 });
+
+// Guided practice player: a timer with pause and resume that walks through the steps, and an
+// optional soft chime made in the browser (no audio file is fetched).
+document.querySelectorAll("[data-player]").forEach((player) => {
+  const controls = player.querySelector(".player-controls");
+  const steps = [...player.querySelectorAll(".steps li")];
+  const remainingEl = player.querySelector("[data-remaining]");
+  const start = player.querySelector("[data-start]");
+  const pause = player.querySelector("[data-pause]");
+  const chime = player.querySelector("[data-chime]");
+  const minutesField = document.querySelector("[data-minutes]");
+  if (!controls || steps.length === 0) return;
+  controls.hidden = false;
+  const bounds = [];
+  let total = 0;
+  steps.forEach((s) => { total += Number(s.dataset.seconds || 60); bounds.push(total); });
+  let elapsed = 0, timer = null, current = -1, audio = null;
+  const ring = () => {
+    if (!chime.checked) return;
+    audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+    const osc = audio.createOscillator(), gain = audio.createGain();
+    osc.type = "sine"; osc.frequency.value = 528;
+    gain.gain.setValueAtTime(0.0001, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.15, audio.currentTime + 0.05);
+    gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 2.5);
+    osc.connect(gain).connect(audio.destination); osc.start(); osc.stop(audio.currentTime + 2.6);
+  };
+  const render = () => {
+    const left = Math.max(0, total - elapsed);
+    remainingEl.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+    const step = bounds.findIndex((b) => elapsed < b);
+    if (step !== current) {
+      if (current !== -1) ring();
+      current = step;
+      steps.forEach((s, i) => s.classList.toggle("active", i === step));
+    }
+    if (minutesField) minutesField.value = String(Math.max(1, Math.round(elapsed / 60)));
+  };
+  const stop = () => { clearInterval(timer); timer = null; start.disabled = false; pause.disabled = true; };
+  start.addEventListener("click", () => {
+    if (timer) return;
+    start.textContent = "Resume"; start.disabled = true; pause.disabled = false;
+    timer = setInterval(() => { elapsed += 1; render(); if (elapsed >= total) { stop(); ring(); start.textContent = "Start again"; elapsed = 0; } }, 1000);
+  });
+  pause.addEventListener("click", stop);
+  render();
+});

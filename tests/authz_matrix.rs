@@ -143,6 +143,52 @@ const MATRIX: &[Row] = &[
     ("GET", "/clients/{id}/progress", RECORD, &[], true),
     ("GET", "/api/v1/clients/{id}/fhir", RECORD, &[], true),
     ("GET", "/safety-plan", &[Client, OtherClient], &[], false),
+    ("GET", "/practice", &[Client, OtherClient], &[], false),
+    (
+        "GET",
+        "/practice/{practice}",
+        &[Client, OtherClient],
+        &[],
+        false,
+    ),
+    (
+        "POST",
+        "/practice/{practice}/complete",
+        &[Client, OtherClient],
+        &[("mood_before", "4"), ("mood_after", "6")],
+        false,
+    ),
+    ("GET", "/journal", &[Client, OtherClient], &[], false),
+    (
+        "POST",
+        "/journal",
+        &[Client, OtherClient],
+        &[("text", "A quiet day.")],
+        false,
+    ),
+    ("GET", "/clients/{id}/practice", RECORD, &[], true),
+    (
+        "POST",
+        "/clients/{id}/homework",
+        &[Therapist],
+        &[("practice", "body-scan"), ("schedule", "once")],
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/journal",
+        &[Client, OtherClient],
+        &[],
+        false,
+    ),
+    ("GET", "/api/v1/journal", &[Client, OtherClient], &[], false),
+    (
+        "POST",
+        "/api/v1/practice/completions",
+        &[Client, OtherClient],
+        &[],
+        false,
+    ),
     ("GET", "/clients/{id}/safety-plan", RECORD, &[], true),
     (
         "POST",
@@ -315,7 +361,8 @@ async fn every_route_admits_exactly_the_people_the_matrix_allows() {
             .replace("{id}", &people.client.id.to_string())
             .replace("{client_id}", &people.client.id.to_string())
             .replace("{token}", "no-such-invitation")
-            .replace("{instrument}", "gad2");
+            .replace("{instrument}", "gad2")
+            .replace("{practice}", "body-scan");
         for &person in EVERYONE {
             let mut v = as_person(&app, &people, person).await;
             let response = match method {

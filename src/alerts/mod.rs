@@ -77,6 +77,7 @@ impl AlertRow {
         match self.kind.as_str() {
             "measure_risk" => "A questionnaire answer about safety needs your attention",
             "not_on_track" => "Progress is not on track",
+            "journal_risk" => "Something the client wrote may mean they are not safe",
             _ => "Needs your attention",
         }
     }
@@ -224,6 +225,43 @@ pub async fn raise(state: &AppState, alert: &NewAlert) -> AppResult<Uuid> {
         }
     }
     Ok(id)
+}
+
+/// Raises an alert for every clinician treating `client_id`. Never fails its caller: the
+/// client's own action is already saved, so a failure here is logged as an error and the
+/// alert is queued for retry through the job queue.
+pub async fn notify_care_team(
+    state: &AppState,
+    client_id: Uuid,
+    kind: &str,
+    severity: &str,
+    source_id: Uuid,
+) {
+    let therapists = match state.db.client_facts(client_id).await {
+        Ok(facts) => facts.therapist_ids,
+        Err(err) => {
+            tracing::error!(client = %client_id, source = %source_id, kind, error = %err, "could not find the care team for an alert");
+            return;
+        }
+    };
+    for therapist in therapists {
+        let alert = NewAlert {
+            client_id,
+            recipient_id: therapist,
+            kind: kind.into(),
+            severity: severity.into(),
+            source_id,
+        };
+        if let Err(err) = raise(state, &alert).await {
+            tracing::error!(client = %client_id, source = %source_id, kind, error = %err, "raising an alert failed; queued for retry");
+            let key = format!("raise-alert:{kind}:{source_id}:{therapist}");
+            if let Err(err) =
+                crate::jobs::enqueue(state, &JobKind::RaiseAlert(alert), Some(&key)).await
+            {
+                tracing::error!(client = %client_id, source = %source_id, kind, error = %err, "could not queue the alert retry either");
+            }
+        }
+    }
 }
 
 /// If the alert is still open, escalates it: every admin gets an email (ids only) and the

@@ -29,6 +29,7 @@ struct HomePage {
     needs_setup: bool,
     waiting: Vec<(String, String)>,
     open_alerts: usize,
+    today: Vec<(String, String)>,
 }
 
 /// `GET /`
@@ -47,8 +48,15 @@ pub async fn show_home(State(state): State<AppState>, page: Page) -> AppResult<R
     // Questionnaires due now, for clients: (link, title).
     let mut waiting = Vec::new();
     let mut open_alerts = 0;
+    // Practices the therapist suggested, shown first: (link, title).
+    let mut today = Vec::new();
     if let Some(u) = full {
         if u.user.role == Role::Client {
+            for h in state.db.homework_of(u.user.id).await? {
+                if let Some(p) = crate::practice::library::find(&h.practice_id) {
+                    today.push((format!("/practice/{}", p.id), p.title.clone()));
+                }
+            }
             let library = crate::measures::library::Library::get()
                 .map_err(crate::error::AppError::Internal)?;
             let now = crate::db::Timestamp::now();
@@ -92,6 +100,7 @@ pub async fn show_home(State(state): State<AppState>, page: Page) -> AppResult<R
         needs_setup,
         waiting,
         open_alerts,
+        today,
     }
     .render()?;
     Ok(Html(html).into_response())

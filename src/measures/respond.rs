@@ -18,11 +18,10 @@ use super::library::{Instrument, Library};
 use super::queries::{Assignment, Response as MeasureResponse, Scored, Summary};
 use super::scoring::{RiskLevel, Score, score};
 use crate::accounts::queries::User;
-use crate::alerts::{NewAlert, raise};
 use crate::audit::{Event, Outcome};
 use crate::db::{DbError, Timestamp};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::jobs::{JobKind, enqueue};
+use crate::jobs::JobKind;
 use crate::web::AppState;
 use crate::web::extract::{Form, Page, Signed};
 use crate::web::layout::Layout;
@@ -367,35 +366,8 @@ pub async fn after_submission(
     if alerts.is_empty() {
         return;
     }
-    let therapists = match state.db.client_facts(client_id).await {
-        Ok(facts) => facts.therapist_ids,
-        Err(err) => {
-            tracing::error!(client = %client_id, response = %response_id, error = %err, "could not find the treating therapists for an alert");
-            Vec::new()
-        }
-    };
     for (kind, severity) in alerts {
-        for therapist in &therapists {
-            let alert = NewAlert {
-                client_id,
-                recipient_id: *therapist,
-                kind: kind.into(),
-                severity: severity.into(),
-                source_id: response_id,
-            };
-            if let Err(err) = raise(state, &alert).await {
-                tracing::error!(client = %client_id, response = %response_id, kind, error = %err, "raising an alert failed; queued for retry");
-                if let Err(err) = enqueue(
-                    state,
-                    &JobKind::RaiseAlert(alert),
-                    Some(&format!("raise-alert:{kind}:{response_id}:{therapist}")),
-                )
-                .await
-                {
-                    tracing::error!(client = %client_id, response = %response_id, kind, error = %err, "could not queue the alert retry either");
-                }
-            }
-        }
+        crate::alerts::notify_care_team(state, client_id, kind, severity, response_id).await;
     }
 }
 

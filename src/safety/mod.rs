@@ -7,6 +7,7 @@
 //! The plan is sealed at rest; every read and write is audited.
 
 pub mod pages;
+pub mod screen;
 
 use uuid::Uuid;
 

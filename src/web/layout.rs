@@ -42,6 +42,8 @@ impl Layout {
             None => &[],
             Some(Role::Client) => &[
                 ("/", "Home"),
+                ("/practice", "Practice"),
+                ("/journal", "Journal"),
                 ("/safety-plan", "Safety plan"),
                 ("/account", "Account"),
             ],

@@ -1,0 +1,63 @@
+//! Between-session practice: a library of guided practices written for Tend, the guided
+//! player, the journal, and homework a therapist suggests.
+//!
+//! Entry points: [`library`] (the practices, from `practices/practices.json`), [`routes`].
+//! Everything a client writes here is sealed at rest and passes through
+//! [`crate::safety::screen::screen_text`], so risk language reaches the treating therapist.
+
+pub mod api;
+pub mod library;
+pub mod pages;
+pub mod queries;
+
+use crate::authz::{ANY_ROLE, Access, CLINICIAN, Role};
+use crate::web::routes::Route;
+
+/// Clients only.
+const CLIENT: Access = Access::Roles(&[Role::Client]);
+
+/// The fixed list of emotion tags a journal entry may carry (documented in `practices/README.md`).
+pub const EMOTIONS: [&str; 14] = [
+    "calm",
+    "content",
+    "grateful",
+    "hopeful",
+    "proud",
+    "connected",
+    "anxious",
+    "sad",
+    "lonely",
+    "angry",
+    "ashamed",
+    "overwhelmed",
+    "tired",
+    "numb",
+];
+
+/// Routes of this feature.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/practice", CLIENT, pages::show_library),
+        Route::get("/practice/{practice}", CLIENT, pages::show_player),
+        Route::post(
+            "/practice/{practice}/complete",
+            CLIENT,
+            pages::complete_practice,
+        ),
+        Route::get("/journal", CLIENT, pages::show_journal),
+        Route::post("/journal", CLIENT, pages::add_entry),
+        Route::get(
+            "/clients/{id}/practice",
+            ANY_ROLE,
+            pages::show_client_practice,
+        ),
+        Route::post("/clients/{id}/homework", CLINICIAN, pages::assign_homework),
+        Route::post("/api/v1/journal", CLIENT, api::create_entry),
+        Route::get("/api/v1/journal", CLIENT, api::list_entries),
+        Route::post(
+            "/api/v1/practice/completions",
+            CLIENT,
+            api::create_completion,
+        ),
+    ]
+}

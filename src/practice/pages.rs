@@ -1,0 +1,631 @@
+//! Pages: the practice library and player, the journal, and the therapist's view of what a
+//! client shares, with homework.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::EMOTIONS;
+use super::library::{self, Practice};
+use super::queries::NewCompletion;
+use crate::audit::{Event, Outcome};
+use crate::care::record::{Access, authorize};
+use crate::db::{Timestamp, new_id};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::safety::screen::screen_text;
+use crate::web::AppState;
+use crate::web::extract::{Form, Page, Signed};
+use crate::web::layout::{Errors, Layout};
+
+/// Longest journal entry or reflection, in characters.
+pub const TEXT_MAX: usize = 50_000;
+
+/// Associated data for a sealed journal entry.
+pub fn entry_context(id: Uuid) -> String {
+    format!("journal_entries.text:{id}")
+}
+
+/// Associated data for a sealed reflection.
+pub fn reflection_context(id: Uuid) -> String {
+    format!("practice_completions.reflection:{id}")
+}
+
+/// Associated data for a sealed homework note.
+fn note_context(client_id: Uuid, practice: &str) -> String {
+    format!("homework.note:{client_id}:{practice}")
+}
+
+/// Reads an optional 0–10 mood field.
+pub fn parse_mood(field: &str, value: Option<&str>) -> Result<Option<i64>, FieldError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (0..=10).contains(&n) => Ok(Some(n)),
+            _ => Err(FieldError::new(
+                field,
+                "Please choose a number from 0 to 10.",
+            )),
+        },
+    }
+}
+
+/// Checks emotion tags against the fixed list.
+pub fn check_emotions(tags: &[String]) -> Result<(), FieldError> {
+    match tags.iter().find(|t| !EMOTIONS.contains(&t.as_str())) {
+        Some(bad) => Err(FieldError::new(
+            "emotions",
+            format!("\"{bad}\" isn't one of the feelings on the list."),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks free text is within the limit.
+pub fn check_text(field: &str, text: &str) -> Result<(), FieldError> {
+    if text.chars().count() > TEXT_MAX {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "This is longer than {TEXT_MAX} characters, so it wasn't saved yet. Your words are still here: you could split them into two entries."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The library page.
+#[derive(Template)]
+#[template(path = "practice/library.html")]
+struct LibraryPage {
+    layout: Layout,
+    homework: Vec<(&'static Practice, Option<String>)>,
+    practices: &'static [Practice],
+}
+
+/// Opens a sealed optional note.
+async fn open_note(
+    state: &AppState,
+    ctx: &str,
+    sealed: &Option<Vec<u8>>,
+) -> AppResult<Option<String>> {
+    Ok(match sealed {
+        Some(s) => Some(state.sealer.open(ctx, s).await?),
+        None => None,
+    })
+}
+
+/// The client's homework with its notes.
+pub async fn homework_with_notes(
+    state: &AppState,
+    client_id: Uuid,
+) -> AppResult<Vec<(&'static Practice, Option<String>)>> {
+    let mut out = Vec::new();
+    for h in state.db.homework_of(client_id).await? {
+        if let Some(p) = library::find(&h.practice_id) {
+            out.push((
+                p,
+                open_note(
+                    state,
+                    &note_context(client_id, &h.practice_id),
+                    &h.note_sealed,
+                )
+                .await?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// `GET /practice`
+pub async fn show_library(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+) -> AppResult<Response> {
+    let practices = library::all().map_err(AppError::Internal)?;
+    let homework = homework_with_notes(&state, current.user.id).await?;
+    Ok(Html(
+        LibraryPage {
+            layout: page.layout("Practices"),
+            homework,
+            practices,
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+/// The player page.
+#[derive(Template)]
+#[template(path = "practice/player.html")]
+struct PlayerPage {
+    layout: Layout,
+    practice: &'static Practice,
+    errors: Errors,
+    reflection: String,
+}
+
+/// `GET /practice/{practice}`
+pub async fn show_player(page: Page, Path(id): Path<String>) -> AppResult<Response> {
+    let practice = library::find(&id).ok_or(AppError::NotFound)?;
+    Ok(Html(
+        PlayerPage {
+            layout: page.layout(&practice.title),
+            practice,
+            errors: Errors::default(),
+            reflection: String::new(),
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+/// `POST /practice/{practice}/complete`: any practice counts, however long.
+pub async fn complete_practice(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Path(id): Path<String>,
+    Form(fields): Form<BTreeMap<String, String>>,
+) -> AppResult<Response> {
+    let practice = library::find(&id).ok_or(AppError::NotFound)?;
+    let reflection = fields
+        .get("reflection")
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    let minutes = fields
+        .get("minutes")
+        .and_then(|m| m.parse::<i64>().ok())
+        .filter(|m| (0..=600).contains(m))
+        .unwrap_or(i64::from(practice.minutes));
+    let checks = [
+        parse_mood("mood_before", fields.get("mood_before").map(String::as_str)).map(|_| ()),
+        parse_mood("mood_after", fields.get("mood_after").map(String::as_str)).map(|_| ()),
+        check_text("reflection", &reflection),
+    ];
+    let problems: Vec<FieldError> = checks.into_iter().filter_map(Result::err).collect();
+    if !problems.is_empty() {
+        let html = PlayerPage {
+            layout: page.layout(&practice.title),
+            practice,
+            errors: Errors(problems),
+            reflection,
+        }
+        .render()?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
+    }
+    let mood_before =
+        parse_mood("mood_before", fields.get("mood_before").map(String::as_str)).unwrap_or(None);
+    let mood_after =
+        parse_mood("mood_after", fields.get("mood_after").map(String::as_str)).unwrap_or(None);
+    let (_, risky) = record_completion(
+        &state,
+        &current.user,
+        practice,
+        minutes,
+        (mood_before, mood_after),
+        &reflection,
+        fields.contains_key("shared"),
+        page.ip.as_deref(),
+    )
+    .await?;
+    Ok(Redirect::to(if risky {
+        "/journal?care=1"
+    } else {
+        "/journal?practised=1"
+    })
+    .into_response())
+}
+
+/// Stores a completed practice (the reflection sealed, screened for risk, the care team
+/// alerted if needed); returns its id and whether crisis resources should be shown. Shared by
+/// the player page and the API; callers validate first.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_completion(
+    state: &AppState,
+    client: &crate::accounts::queries::User,
+    practice: &Practice,
+    minutes: i64,
+    moods: (Option<i64>, Option<i64>),
+    reflection: &str,
+    shared: bool,
+    ip: Option<&str>,
+) -> AppResult<(Uuid, bool)> {
+    let id = new_id();
+    let sealed = if reflection.is_empty() {
+        None
+    } else {
+        Some(
+            state
+                .sealer
+                .seal(&reflection_context(id), reflection)
+                .await?,
+        )
+    };
+    let new = NewCompletion {
+        practice_id: &practice.id,
+        homework_id: None,
+        minutes,
+        mood_before: moods.0,
+        mood_after: moods.1,
+        reflection_sealed: sealed.as_deref(),
+        shared,
+    };
+    state.db.add_completion(id, client.id, &new).await?;
+    state
+        .audit
+        .record(
+            Event::new(
+                Some(client.principal()),
+                "practice.completed",
+                Outcome::Success,
+            )
+            .on("practice_completion", id)
+            .from_ip(ip),
+        )
+        .await?;
+    let risky = screen_text(reflection).is_some();
+    if risky {
+        crate::alerts::notify_care_team(state, client.id, "journal_risk", "urgent", id).await;
+    }
+    Ok((id, risky))
+}
+
+/// A journal entry as shown.
+pub struct EntryView {
+    /// When.
+    pub created_at: String,
+    /// Mood.
+    pub mood: Option<i64>,
+    /// Tags.
+    pub emotions: Vec<String>,
+    /// Text.
+    pub text: String,
+    /// Shared.
+    pub shared: bool,
+}
+
+/// Opens a client's entries (all of them, or only shared ones).
+pub async fn entry_views(
+    state: &AppState,
+    client_id: Uuid,
+    shared_only: bool,
+) -> AppResult<Vec<EntryView>> {
+    let mut out = Vec::new();
+    for e in state.db.entries(client_id, shared_only).await? {
+        out.push(EntryView {
+            created_at: e.created_at.display(),
+            mood: e.mood,
+            emotions: serde_json::from_str(&e.emotions).unwrap_or_default(),
+            text: state
+                .sealer
+                .open(&entry_context(e.id), &e.text_sealed)
+                .await?,
+            shared: e.shared,
+        });
+    }
+    Ok(out)
+}
+
+/// The journal page.
+#[derive(Template)]
+#[template(path = "practice/journal.html")]
+struct JournalPage {
+    layout: Layout,
+    entries: Vec<EntryView>,
+    emotions: &'static [&'static str],
+    query: String,
+    care: bool,
+    practised: bool,
+    errors: Errors,
+    draft: String,
+}
+
+/// Query of the journal page.
+#[derive(Deserialize)]
+pub struct JournalQuery {
+    q: Option<String>,
+    care: Option<String>,
+    practised: Option<String>,
+}
+
+/// `GET /journal`: write, read back, and search your own entries (decrypted here, never
+/// searchable in the database).
+pub async fn show_journal(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Query(q): Query<JournalQuery>,
+) -> AppResult<Response> {
+    journal_page(
+        &state,
+        &page,
+        current.user.id,
+        q,
+        Errors::default(),
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Renders the journal page.
+async fn journal_page(
+    state: &AppState,
+    page: &Page,
+    client_id: Uuid,
+    q: JournalQuery,
+    errors: Errors,
+    draft: String,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let query = q.q.unwrap_or_default();
+    let needle = query.trim().to_lowercase();
+    let entries = entry_views(state, client_id, false)
+        .await?
+        .into_iter()
+        .filter(|e| {
+            needle.is_empty()
+                || e.text.to_lowercase().contains(&needle)
+                || e.emotions.iter().any(|t| t == &needle)
+        })
+        .collect();
+    let html = JournalPage {
+        layout: page.layout("Journal"),
+        entries,
+        emotions: &EMOTIONS,
+        query,
+        care: q.care.is_some(),
+        practised: q.practised.is_some(),
+        errors,
+        draft,
+    }
+    .render()?;
+    Ok((status, Html(html)).into_response())
+}
+
+/// Saves a journal entry for `client_id`; returns its id and whether risk language was found
+/// (in which case the care team has been alerted). Shared by the page and the API.
+pub async fn save_entry(
+    state: &AppState,
+    client: &crate::accounts::queries::User,
+    mood: Option<i64>,
+    emotions: &[String],
+    text: &str,
+    shared: bool,
+    ip: Option<&str>,
+) -> AppResult<(Uuid, bool)> {
+    let id = new_id();
+    let sealed = state.sealer.seal(&entry_context(id), text).await?;
+    let tags = serde_json::to_string(emotions).map_err(|e| AppError::Internal(e.to_string()))?;
+    state
+        .db
+        .add_entry(id, client.id, mood, &tags, &sealed, shared)
+        .await?;
+    state
+        .audit
+        .record(
+            Event::new(
+                Some(client.principal()),
+                "journal.created",
+                Outcome::Success,
+            )
+            .on("journal_entry", id)
+            .from_ip(ip),
+        )
+        .await?;
+    let risky = screen_text(text).is_some();
+    if risky {
+        crate::alerts::notify_care_team(state, client.id, "journal_risk", "urgent", id).await;
+    }
+    Ok((id, risky))
+}
+
+/// `POST /journal`
+pub async fn add_entry(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Form(fields): Form<BTreeMap<String, String>>,
+) -> AppResult<Response> {
+    let text = fields
+        .get("text")
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    let emotions: Vec<String> = fields
+        .keys()
+        .filter_map(|k| k.strip_prefix("emotion_").map(str::to_string))
+        .collect();
+    let mood = parse_mood("mood", fields.get("mood").map(String::as_str));
+    let mut problems: Vec<FieldError> = [
+        mood.clone().map(|_| ()),
+        check_emotions(&emotions),
+        check_text("text", &text),
+    ]
+    .into_iter()
+    .filter_map(Result::err)
+    .collect();
+    if text.is_empty() {
+        problems.push(FieldError::new(
+            "text",
+            "Please write something, even a few words.",
+        ));
+    }
+    if !problems.is_empty() {
+        let q = JournalQuery {
+            q: None,
+            care: None,
+            practised: None,
+        };
+        return journal_page(
+            &state,
+            &page,
+            current.user.id,
+            q,
+            Errors(problems),
+            text,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let (_, risky) = save_entry(
+        &state,
+        &current.user,
+        mood.unwrap_or(None),
+        &emotions,
+        &text,
+        fields.contains_key("shared"),
+        page.ip.as_deref(),
+    )
+    .await?;
+    Ok(Redirect::to(if risky { "/journal?care=1" } else { "/journal" }).into_response())
+}
+
+/// A completion as the therapist sees it.
+pub struct CompletionView {
+    /// Practice title.
+    pub title: String,
+    /// When.
+    pub when: String,
+    /// Minutes.
+    pub minutes: i64,
+    /// Mood before → after.
+    pub mood: Option<(i64, i64)>,
+    /// Reflection, if shared.
+    pub reflection: Option<String>,
+}
+
+/// The therapist's (or client's) practice overview page.
+#[derive(Template)]
+#[template(path = "practice/client.html")]
+struct ClientPracticePage {
+    layout: Layout,
+    client_id: Uuid,
+    name: String,
+    entries: Vec<EntryView>,
+    completions: Vec<CompletionView>,
+    minutes_30_days: i64,
+    practices: &'static [Practice],
+    homework: Vec<(&'static Practice, Option<String>)>,
+    can_assign: bool,
+}
+
+/// `GET /clients/{id}/practice`: what the client has shared (everything, for the client).
+pub async fn show_client_practice(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    let (grant, event) =
+        authorize(&state, &current.user, id, Access::Read, page.ip.as_deref()).await?;
+    state
+        .audit
+        .record(Event {
+            action: "practice.read",
+            ..event
+        })
+        .await?;
+    let own = current.user.id == id;
+    let client = state.db.user_by_id(id).await?.ok_or(AppError::NotFound)?;
+    let month_ago = Timestamp::now() - time::Duration::days(30);
+    let mut completions = Vec::new();
+    let mut minutes_30_days = 0;
+    for c in state.db.completions(id, !own).await? {
+        if c.completed_at > month_ago {
+            minutes_30_days += c.minutes;
+        }
+        completions.push(CompletionView {
+            title: library::find(&c.practice_id)
+                .map(|p| p.title.clone())
+                .unwrap_or(c.practice_id.clone()),
+            when: c.completed_at.display(),
+            minutes: c.minutes,
+            mood: c.mood_before.zip(c.mood_after),
+            reflection: open_note(&state, &reflection_context(c.id), &c.reflection_sealed).await?,
+        });
+    }
+    let html = ClientPracticePage {
+        layout: page.layout(if own {
+            "Your practice"
+        } else {
+            "Practice and journal"
+        }),
+        client_id: id,
+        name: client.name,
+        entries: entry_views(&state, id, !own).await?,
+        completions,
+        minutes_30_days,
+        practices: library::all().map_err(AppError::Internal)?,
+        homework: homework_with_notes(&state, id).await?,
+        can_assign: grant.allows_write(),
+    }
+    .render()?;
+    Ok(Html(html).into_response())
+}
+
+/// `POST /clients/{id}/homework`: a treating clinician suggests a practice with a note.
+pub async fn assign_homework(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Path(id): Path<Uuid>,
+    Form(fields): Form<BTreeMap<String, String>>,
+) -> AppResult<Response> {
+    let (_, event) =
+        authorize(&state, &current.user, id, Access::Write, page.ip.as_deref()).await?;
+    let practice_id = fields
+        .get("practice")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let practice = library::find(practice_id)
+        .ok_or_else(|| AppError::invalid("practice", "Please choose a practice from the list."))?;
+    let every_days = match fields.get("schedule").map(String::as_str) {
+        Some("once") | None => None,
+        Some("daily") => Some(1),
+        Some("weekly") => Some(7),
+        Some(_) => {
+            return Err(AppError::invalid(
+                "schedule",
+                "Please choose once, daily or weekly.",
+            ));
+        }
+    };
+    let note = fields.get("note").map(|n| n.trim()).unwrap_or_default();
+    if let Err(e) = check_text("note", note) {
+        return Err(AppError::Invalid(vec![e]));
+    }
+    let sealed = if note.is_empty() {
+        None
+    } else {
+        Some(
+            state
+                .sealer
+                .seal(&note_context(id, &practice.id), note)
+                .await?,
+        )
+    };
+    state
+        .db
+        .add_homework(
+            id,
+            current.user.id,
+            &practice.id,
+            sealed.as_deref(),
+            every_days,
+        )
+        .await?;
+    state
+        .audit
+        .record(Event {
+            action: "homework.assigned",
+            ..event
+        })
+        .await?;
+    Ok(Redirect::to(&format!("/clients/{id}/practice")).into_response())
+}
