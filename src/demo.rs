@@ -332,8 +332,7 @@ async fn with_next_due(
 
 /// Homework, practice and a few journal entries (fictional), some shared with the therapist.
 async fn seed_practice(state: &AppState) -> anyhow::Result<()> {
-    use crate::practice::pages::{entry_context, reflection_context};
-    use crate::practice::queries::NewCompletion;
+    use crate::practice::pages::{record_completion, save_entry};
     let Some(amara) = state.db.user_by_email("amara@tend.example").await? else {
         return Ok(());
     };
@@ -369,49 +368,40 @@ async fn seed_practice(state: &AppState) -> anyhow::Result<()> {
         ("slow-breathing", 4, 4, 6, "", false),
     ];
     for (practice, minutes, before, after, reflection, shared) in completions {
-        let id = crate::db::new_id();
-        let sealed = if reflection.is_empty() {
-            None
-        } else {
-            Some(
-                state
-                    .sealer
-                    .seal(&reflection_context(id), reflection)
-                    .await?,
-            )
+        let Some(practice) = crate::practice::library::find(practice) else {
+            continue;
         };
-        let new = NewCompletion {
-            practice_id: practice,
-            homework_id: None,
+        record_completion(
+            state,
+            &amara,
+            practice,
             minutes,
-            mood_before: Some(before),
-            mood_after: Some(after),
-            reflection_sealed: sealed.as_deref(),
+            (Some(before), Some(after)),
+            reflection,
             shared,
-        };
-        state.db.add_completion(id, amara.id, &new).await?;
+            None,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     }
     let entries = [
         (
             Some(4),
-            r#"["anxious","tired"]"#,
+            vec!["anxious".to_string(), "tired".to_string()],
             "Woke at 4 again. Tried the breathing; it helped a little.",
             true,
         ),
         (
             Some(6),
-            r#"["hopeful"]"#,
+            vec!["hopeful".to_string()],
             "Lunch with Sam. I laughed properly for the first time in ages.",
             false,
         ),
     ];
     for (mood, emotions, text, shared) in entries {
-        let id = crate::db::new_id();
-        let sealed = state.sealer.seal(&entry_context(id), text).await?;
-        state
-            .db
-            .add_entry(id, amara.id, mood, emotions, &sealed, shared)
-            .await?;
+        save_entry(state, &amara, mood, &emotions, text, shared, None)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     }
     Ok(())
 }
