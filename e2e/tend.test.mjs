@@ -186,6 +186,36 @@ test("a client signs in on a phone, reads their record and their account", async
   await page.context().close();
 });
 
+test("a letter written offline survives a closed tab and reaches the server later", async () => {
+  const page = await newPage();
+  await signIn(page, "ben@tend.example");
+  await page.goto(`${base}/letters`);
+  await checkPage(page, "letters");
+  await page.getByRole("button", { name: "Start a new letter" }).click();
+  await page.getByLabel("Your letter").waitFor();
+  await checkPage(page, "letter editor");
+  const letterUrl = page.url();
+  await page.getByLabel("Your letter").fill("Dear Ben, ");
+  await page.getByLabel("Your letter").blur();
+  await page.getByText("Saved.").waitFor();
+  // The connection drops; the writing goes on; then the tab is closed (a crash).
+  await page.context().setOffline(true);
+  await page.getByLabel("Your letter").pressSequentially("you have carried a lot this year.");
+  await page.getByLabel("Your letter").blur();
+  await page.getByText(/offline/).waitFor();
+  await page.close();
+  // Back online, the letter is opened again: the unsent words are restored and sent.
+  const again = await page.context().newPage();
+  again.offsite = [];
+  await again.context().setOffline(false);
+  await again.goto(letterUrl);
+  await again.getByText("Saved.").waitFor();
+  assert.equal(await again.getByLabel("Your letter").inputValue(), "Dear Ben, you have carried a lot this year.");
+  const stored = await again.evaluate(async (u) => (await fetch(u.replace("/letters/", "/api/v1/drafts/"))).json(), letterUrl);
+  assert.equal(stored.text, "Dear Ben, you have carried a lot this year.");
+  await again.context().close();
+});
+
 test("a therapist signs in with a code, sees the caseload, opens and edits a record", async () => {
   const page = await newPage();
   await signIn(page, "maya@tend.example", { mfa: true });
@@ -267,5 +297,5 @@ test("the accessibility check itself can fail", async () => {
 });
 
 test("every page kind was checked", () => {
-  assert.ok(visited.size >= 30, `only ${visited.size} pages checked: ${[...visited].join(", ")}`);
+  assert.ok(visited.size >= 32, `only ${visited.size} pages checked: ${[...visited].join(", ")}`);
 });

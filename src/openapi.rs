@@ -17,7 +17,8 @@ use crate::web::routes::Route;
           crate::care::api::list_clients, crate::care::api::get_client,
           crate::measures::api::list_instruments, crate::measures::api::score_answers,
           crate::measures::api::export_fhir, crate::measures::api::import_fhir,
-          crate::practice::api::create_entry, crate::practice::api::list_entries, crate::practice::api::create_completion),
+          crate::practice::api::create_entry, crate::practice::api::list_entries, crate::practice::api::create_completion,
+          crate::practice::drafts::get_draft, crate::practice::drafts::save_draft),
     modifiers(&BearerAuth),
     tags((name = "auth", description = "Tokens and the signed-in account"), (name = "care", description = "Caseload and client records"), (name = "measures", description = "Validated questionnaires and scoring"), (name = "practice", description = "Journal and practice between sessions"))
 )]

@@ -122,3 +122,54 @@ document.querySelectorAll("[data-player]").forEach((player) => {
   pause.addEventListener("click", stop);
   render();
 });
+
+// Drafts that are never lost: every change goes to local storage first and stays there until
+// the server confirms it; saves run a few seconds after typing stops and when the field loses
+// focus; unsent text is restored after a crash or lost connection; a save names the version it
+// started from, and a 409 shows the stored version instead of overwriting it.
+document.querySelectorAll("form[data-draft]").forEach((form) => {
+  const url = form.dataset.draft;
+  const key = `tend.draft.${form.dataset.draftId}`;
+  const area = form.querySelector("[data-draft-text]");
+  const versionField = form.querySelector("[data-version]");
+  const status = document.getElementById("draft-status");
+  const say = (text) => { if (status) status.textContent = text; };
+  let timer = null, inFlight = false, again = false;
+  const remember = () => localStorage.setItem(key, JSON.stringify({ text: area.value, version: Number(versionField.value), at: Date.now() }));
+  const send = async () => {
+    if (inFlight) { again = true; return; }
+    const pending = JSON.parse(localStorage.getItem(key) || "null");
+    if (!pending) return;
+    inFlight = true;
+    try {
+      const res = await fetch(url, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: pending.text, version: pending.version }) });
+      if (res.ok) {
+        const body = await res.json();
+        versionField.value = String(body.version);
+        const now = JSON.parse(localStorage.getItem(key) || "null");
+        if (now && now.text === pending.text) localStorage.removeItem(key); else remember();
+        say("Saved.");
+        if (body.show_crisis_resources) document.getElementById("draft-crisis").hidden = false;
+      } else if (res.status === 409) {
+        say("This letter was changed in another window. Your text is kept on this device; press Save to see both versions.");
+      } else {
+        say("Not saved yet; your words are kept on this device.");
+      }
+    } catch (_) {
+      say("You seem to be offline. Your words are kept on this device and will be sent when you're back.");
+    } finally {
+      inFlight = false;
+      if (again) { again = false; send(); }
+    }
+  };
+  const local = JSON.parse(localStorage.getItem(key) || "null");
+  if (local && local.text !== area.value) {
+    area.value = local.text;
+    say("We restored words that hadn't reached the server yet. Sending them now.");
+    send();
+  }
+  area.addEventListener("input", () => { remember(); say("Saving…"); clearTimeout(timer); timer = setTimeout(send, 3000); });
+  area.addEventListener("blur", () => { clearTimeout(timer); send(); });
+  window.addEventListener("online", send);
+  form.addEventListener("submit", () => localStorage.removeItem(key));
+});

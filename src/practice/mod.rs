@@ -6,6 +6,7 @@
 //! [`crate::safety::screen::screen_text`], so risk language reaches the treating therapist.
 
 pub mod api;
+pub mod drafts;
 pub mod library;
 pub mod pages;
 pub mod queries;
@@ -59,5 +60,11 @@ pub fn routes() -> Vec<Route> {
             CLIENT,
             api::create_completion,
         ),
+        Route::get("/letters", CLIENT, drafts::show_letters),
+        Route::post("/letters", CLIENT, drafts::new_letter),
+        Route::get("/letters/{id}", CLIENT, drafts::show_letter),
+        Route::post("/letters/{id}", CLIENT, drafts::save_letter),
+        Route::get("/api/v1/drafts/{id}", CLIENT, drafts::get_draft),
+        Route::post("/api/v1/drafts/{id}", CLIENT, drafts::save_draft),
     ]
 }
