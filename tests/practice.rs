@@ -103,6 +103,26 @@ async fn a_client_practises_journals_and_shares_what_they_choose() {
     assert!(view.body.contains("Nervous about Friday") && !view.body.contains("garden"));
     assert!(view.body.contains("Kinder than I expected.") && !view.body.contains("Private one."));
     assert!(view.body.contains("3 → 6"));
+    // Insight: minutes per week and mood over time, each with a table alternative. The
+    // therapist's view counts only what was shared (5 of the 7 minutes).
+    assert_eq!(
+        view.count("#minutes-heading ~ figure svg[role=img] rect.bar"),
+        8
+    );
+    assert!(view.body.contains("this week: 5"));
+    assert_eq!(
+        view.count("#panel-mood ~ details table tbody tr"),
+        1,
+        "one shared entry with a mood"
+    );
+    let own = c
+        .get(&format!("/clients/{}/practice", client.id))
+        .await
+        .assert_status(StatusCode::OK);
+    assert!(
+        own.body.contains("this week: 7"),
+        "the client sees everything of their own"
+    );
     // Another therapist sees nothing at all; text is sealed at rest.
     let stranger = app.user(Role::Therapist, "stranger@tend.test").await;
     app.signed_in(&stranger)

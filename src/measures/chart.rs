@@ -63,28 +63,44 @@ pub struct Chart {
     pub bottom: f64,
 }
 
-/// Lays out a chart for `(time, total)` pairs, oldest first.
+/// Lays out an instrument's chart for `(time, total)` pairs, oldest first: its published
+/// range and bands, and the reliable-change band around the first score.
 pub fn layout(inst: &Instrument, data: &[(Timestamp, f64)]) -> Chart {
     let (lo, hi) = match inst.reference.scoring.range.as_deref() {
         Some([lo, hi]) => (*lo, *hi),
-        _ => {
-            let max = data.iter().map(|d| d.1).fold(1.0, f64::max);
-            (0.0, max)
-        }
+        _ => (0.0, data.iter().map(|d| d.1).fold(1.0, f64::max)),
     };
-    let span = (hi - lo).max(1e-9);
-    let plot_h = HEIGHT - TOP - BOTTOM;
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let y_of = |v: f64| TOP + plot_h * (1.0 - (v - lo) / span);
-    // Each band runs from its minimum up to the next band's minimum, so integer bands
-    // (0–4, 5–9…) tile the plot without gaps.
-    let numeric: Vec<(f64, String)> = inst
+    let bands: Vec<(f64, String)> = inst
         .reference
         .scoring
         .bands
         .iter()
         .filter_map(|b| Some((b.min?, b.label.clone())))
         .collect();
+    let rc = inst.rules.reliable_change.as_ref().map(|rc| rc.points);
+    layout_scaled(lo, hi, &bands, inst.rules.higher_is_worse, rc, data)
+}
+
+/// Lays out a plain line chart over `lo..=hi` (no bands), for mood and similar series.
+pub fn layout_plain(lo: f64, hi: f64, data: &[(Timestamp, f64)]) -> Chart {
+    layout_scaled(lo, hi, &[], false, None, data)
+}
+
+/// The geometry behind both: bands given as (minimum, label), lowest first.
+fn layout_scaled(
+    lo: f64,
+    hi: f64,
+    numeric: &[(f64, String)],
+    higher_is_worse: bool,
+    rc_points: Option<f64>,
+    data: &[(Timestamp, f64)],
+) -> Chart {
+    let span = (hi - lo).max(1e-9);
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let y_of = |v: f64| TOP + plot_h * (1.0 - (v - lo) / span);
+    // Each band runs from its minimum up to the next band's minimum, so integer bands
+    // (0–4, 5–9…) tile the plot without gaps.
     let count = numeric.len();
     let bands = numeric
         .iter()
@@ -93,7 +109,7 @@ pub fn layout(inst: &Instrument, data: &[(Timestamp, f64)]) -> Chart {
             let upper = numeric.get(i + 1).map_or(hi, |next| next.0);
             let top = y_of(upper.min(hi));
             let bottom = y_of(min.max(lo));
-            let severity = if inst.rules.higher_is_worse {
+            let severity = if higher_is_worse {
                 i
             } else {
                 count.saturating_sub(i + 1)
@@ -129,10 +145,10 @@ pub fn layout(inst: &Instrument, data: &[(Timestamp, f64)]) -> Chart {
         .map(|p| format!("{:.1},{:.1}", p.x, p.y))
         .collect::<Vec<_>>()
         .join(" ");
-    let rc_band = match (inst.rules.reliable_change.as_ref(), data.first()) {
-        (Some(rc), Some((_, base))) => {
-            let top = y_of((base + rc.points).min(hi));
-            let bottom = y_of((base - rc.points).max(lo));
+    let rc_band = match (rc_points, data.first()) {
+        (Some(points), Some((_, base))) => {
+            let top = y_of((base + points).min(hi));
+            let bottom = y_of((base - points).max(lo));
             Some((top, bottom - top))
         }
         _ => None,

@@ -83,6 +83,7 @@ pub fn check_text(field: &str, text: &str) -> Result<(), FieldError> {
 #[template(path = "practice/library.html")]
 struct LibraryPage {
     layout: Layout,
+    me: Uuid,
     homework: Vec<(&'static Practice, Option<String>)>,
     practices: &'static [Practice],
 }
@@ -132,6 +133,7 @@ pub async fn show_library(
     Ok(Html(
         LibraryPage {
             layout: page.layout("Practices"),
+            me: current.user.id,
             homework,
             practices,
         }
@@ -317,6 +319,8 @@ pub async fn entry_views(
 #[template(path = "practice/journal.html")]
 struct JournalPage {
     layout: Layout,
+    calendar: Calendar,
+    day: String,
     entries: Vec<EntryView>,
     emotions: &'static [&'static str],
     query: String,
@@ -326,10 +330,68 @@ struct JournalPage {
     draft: String,
 }
 
+/// One day in the calendar: (day of month, ISO date, entries that day).
+pub type CalendarDay = Option<(u8, String, usize)>;
+
+/// A month of the journal calendar, Monday first.
+pub struct Calendar {
+    /// "November 2026".
+    pub title: String,
+    /// Weeks of seven days (`None` outside the month).
+    pub weeks: Vec<[CalendarDay; 7]>,
+    /// Previous and next month as `YYYY-MM`.
+    pub prev: String,
+    /// Next month.
+    pub next: String,
+}
+
+/// Builds the calendar for `month` (`YYYY-MM`, default this month) from entry dates.
+fn calendar(month: Option<&str>, entry_dates: &[String]) -> Calendar {
+    let today = time::OffsetDateTime::now_utc().date();
+    let parsed = month.and_then(|m| {
+        let (y, mo) = m.split_once('-')?;
+        time::Date::from_calendar_date(
+            y.parse().ok()?,
+            time::Month::try_from(mo.parse::<u8>().ok()?).ok()?,
+            1,
+        )
+        .ok()
+    });
+    let first = parsed.unwrap_or_else(|| today.replace_day(1).unwrap_or(today));
+    let days = first.month().length(first.year());
+    let offset = first.weekday().number_days_from_monday() as usize;
+    let mut weeks = Vec::new();
+    let mut week: [CalendarDay; 7] = Default::default();
+    for d in 1..=days {
+        let slot = (offset + usize::from(d) - 1) % 7;
+        let date = format!("{}-{:02}-{:02}", first.year(), u8::from(first.month()), d);
+        let count = entry_dates.iter().filter(|e| e.starts_with(&date)).count();
+        week[slot] = Some((d, date, count));
+        if slot == 6 || d == days {
+            weeks.push(std::mem::take(&mut week));
+        }
+    }
+    let prev = first
+        .previous_day()
+        .map(|p| format!("{}-{:02}", p.year(), u8::from(p.month())))
+        .unwrap_or_default();
+    let next_first = first
+        .checked_add(time::Duration::days(i64::from(days)))
+        .unwrap_or(first);
+    Calendar {
+        title: format!("{} {}", first.month(), first.year()),
+        weeks,
+        prev,
+        next: format!("{}-{:02}", next_first.year(), u8::from(next_first.month())),
+    }
+}
+
 /// Query of the journal page.
 #[derive(Deserialize)]
 pub struct JournalQuery {
     q: Option<String>,
+    month: Option<String>,
+    day: Option<String>,
     care: Option<String>,
     practised: Option<String>,
 }
@@ -366,17 +428,23 @@ async fn journal_page(
 ) -> AppResult<Response> {
     let query = q.q.unwrap_or_default();
     let needle = query.trim().to_lowercase();
-    let entries = entry_views(state, client_id, false)
-        .await?
+    let all = entry_views(state, client_id, false).await?;
+    let dates: Vec<String> = all.iter().map(|e| e.created_at.clone()).collect();
+    let calendar = calendar(q.month.as_deref(), &dates);
+    let day = q.day.clone().unwrap_or_default();
+    let entries = all
         .into_iter()
         .filter(|e| {
             needle.is_empty()
                 || e.text.to_lowercase().contains(&needle)
                 || e.emotions.iter().any(|t| t == &needle)
         })
+        .filter(|e| day.is_empty() || e.created_at.starts_with(&day))
         .collect();
     let html = JournalPage {
         layout: page.layout("Journal"),
+        calendar,
+        day,
         entries,
         emotions: &EMOTIONS,
         query,
@@ -459,6 +527,8 @@ pub async fn add_entry(
     if !problems.is_empty() {
         let q = JournalQuery {
             q: None,
+            month: None,
+            day: None,
             care: None,
             practised: None,
         };
@@ -513,6 +583,65 @@ struct ClientPracticePage {
     practices: &'static [Practice],
     homework: Vec<(&'static Practice, Option<String>)>,
     can_assign: bool,
+    mood: Option<crate::measures::progress::Panel>,
+    weeks: Vec<WeekBar>,
+    width: f64,
+    height: f64,
+}
+
+/// One bar of the minutes-per-week chart.
+pub struct WeekBar {
+    /// "3 weeks ago" style label.
+    pub label: String,
+    /// Minutes that week.
+    pub minutes: i64,
+    /// Bar geometry.
+    pub x: f64,
+    /// Top.
+    pub y: f64,
+    /// Width.
+    pub w: f64,
+    /// Height.
+    pub h: f64,
+}
+
+/// Weeks shown in the minutes chart.
+const WEEKS: i64 = 8;
+
+/// Minutes per week for the last [`WEEKS`] weeks, oldest first, laid out as bars.
+fn week_bars(completions: &[(Timestamp, i64)]) -> Vec<WeekBar> {
+    use crate::measures::chart::{HEIGHT, WIDTH};
+    let now = Timestamp::now();
+    let mut minutes = [0i64; WEEKS as usize];
+    for (at, m) in completions {
+        let weeks_ago = (now - *at).whole_weeks();
+        if (0..WEEKS).contains(&weeks_ago) {
+            minutes[(WEEKS - 1 - weeks_ago) as usize] += m;
+        }
+    }
+    let max = minutes.iter().copied().max().unwrap_or(0).max(10) as f64;
+    let (left, bottom, top) = (44.0, HEIGHT - 28.0, 10.0);
+    let slot = (WIDTH - left - 12.0) / WEEKS as f64;
+    minutes
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let h = (bottom - top) * (*m as f64) / max;
+            let ago = WEEKS - 1 - i as i64;
+            WeekBar {
+                label: match ago {
+                    0 => "this week".into(),
+                    1 => "last week".into(),
+                    n => format!("{n} weeks ago"),
+                },
+                minutes: *m,
+                x: left + slot * i as f64 + slot * 0.15,
+                y: bottom - h,
+                w: slot * 0.7,
+                h,
+            }
+        })
+        .collect()
 }
 
 /// `GET /clients/{id}/practice`: what the client has shared (everything, for the client).
@@ -550,6 +679,48 @@ pub async fn show_client_practice(
             reflection: open_note(&state, &reflection_context(c.id), &c.reflection_sealed).await?,
         });
     }
+    let entries = entry_views(&state, id, !own).await?;
+    let mood_points: Vec<(Timestamp, f64)> = state
+        .db
+        .entries(id, !own)
+        .await?
+        .into_iter()
+        .rev()
+        .filter_map(|e| Some((e.created_at, e.mood? as f64)))
+        .collect();
+    let mood = (!mood_points.is_empty()).then(|| {
+        let first = mood_points.first().map_or(0.0, |p| p.1);
+        let last = mood_points.last().map_or(0.0, |p| p.1);
+        crate::measures::progress::Panel {
+            id: "mood".into(),
+            title: "Mood in journal entries".into(),
+            baseline: crate::measures::progress::fmt_total(first),
+            latest: crate::measures::progress::fmt_total(last),
+            band: None,
+            status: "mood from 0 to 10",
+            rc_note: None,
+            chart: crate::measures::chart::layout_plain(0.0, 10.0, &mood_points),
+            rows: mood_points
+                .iter()
+                .map(|(at, m)| {
+                    (
+                        at.display(),
+                        crate::measures::progress::fmt_total(*m),
+                        String::new(),
+                    )
+                })
+                .collect(),
+        }
+    });
+    let weeks = week_bars(
+        &state
+            .db
+            .completions(id, !own)
+            .await?
+            .iter()
+            .map(|c| (c.completed_at, c.minutes))
+            .collect::<Vec<_>>(),
+    );
     let html = ClientPracticePage {
         layout: page.layout(if own {
             "Your practice"
@@ -558,8 +729,12 @@ pub async fn show_client_practice(
         }),
         client_id: id,
         name: client.name,
-        entries: entry_views(&state, id, !own).await?,
+        entries,
         completions,
+        mood,
+        weeks,
+        width: crate::measures::chart::WIDTH,
+        height: crate::measures::chart::HEIGHT,
         minutes_30_days,
         practices: library::all().map_err(AppError::Internal)?,
         homework: homework_with_notes(&state, id).await?,
