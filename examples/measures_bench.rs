@@ -42,7 +42,8 @@ async fn main() {
     );
 
     // 2. Seed a large practice on SQLite.
-    let dir = tempfile::TempDir::new().unwrap();
+    // On the project disk, not a RAM-backed /tmp, so fsync costs what it would in production.
+    let dir = tempfile::TempDir::new_in("target").unwrap();
     let config = tend::config::Config::for_data_dir(dir.path().to_path_buf());
     let state = tend::app::build_state(config).await.unwrap();
     let therapist = state
