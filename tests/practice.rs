@@ -103,6 +103,10 @@ async fn a_client_practises_journals_and_shares_what_they_choose() {
     assert!(view.body.contains("Nervous about Friday") && !view.body.contains("garden"));
     assert!(view.body.contains("Kinder than I expected.") && !view.body.contains("Private one."));
     assert!(view.body.contains("3 → 6"));
+    assert!(
+        view.body.contains("done 1 time since suggested"),
+        "adherence counts what was shared"
+    );
     // Insight: minutes per week and mood over time, each with a table alternative. The
     // therapist's view counts only what was shared (5 of the 7 minutes).
     assert_eq!(

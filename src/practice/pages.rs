@@ -581,7 +581,9 @@ struct ClientPracticePage {
     completions: Vec<CompletionView>,
     minutes_30_days: i64,
     practices: &'static [Practice],
-    homework: Vec<(&'static Practice, Option<String>)>,
+    /// Suggested practices with their notes and the times each was done since it was
+    /// suggested (counting what the viewer may see).
+    adherence: Vec<(&'static Practice, Option<String>, usize)>,
     can_assign: bool,
     mood: Option<crate::measures::progress::Panel>,
     weeks: Vec<WeekBar>,
@@ -712,6 +714,21 @@ pub async fn show_client_practice(
                 .collect(),
         }
     });
+    let visible = state.db.completions(id, !own).await?;
+    let mut adherence = Vec::new();
+    for h in state.db.homework_of(id).await? {
+        if let Some(p) = library::find(&h.practice_id) {
+            let done = visible
+                .iter()
+                .filter(|c| c.practice_id == h.practice_id && c.completed_at >= h.created_at)
+                .count();
+            adherence.push((
+                p,
+                open_note(&state, &note_context(id, &h.practice_id), &h.note_sealed).await?,
+                done,
+            ));
+        }
+    }
     let weeks = week_bars(
         &state
             .db
@@ -733,11 +750,11 @@ pub async fn show_client_practice(
         completions,
         mood,
         weeks,
+        adherence,
         width: crate::measures::chart::WIDTH,
         height: crate::measures::chart::HEIGHT,
         minutes_30_days,
         practices: library::all().map_err(AppError::Internal)?,
-        homework: homework_with_notes(&state, id).await?,
         can_assign: grant.allows_write(),
     }
     .render()?;
