@@ -189,6 +189,18 @@ const MATRIX: &[Row] = &[
         &[],
         false,
     ),
+    (
+        "POST",
+        "/practice/reminders",
+        &[Client, OtherClient],
+        &[
+            ("hour", "18"),
+            ("quiet_start", "21"),
+            ("quiet_end", "8"),
+            ("utc_offset_minutes", "0"),
+        ],
+        false,
+    ),
     ("GET", "/letters", &[Client, OtherClient], &[], false),
     ("POST", "/letters", &[Client, OtherClient], &[], false),
     ("GET", "/letters/{id}", &[Client, OtherClient], &[], false),

@@ -272,3 +272,89 @@ async fn the_api_writes_and_reads_the_journal_and_records_practice() {
         .json();
     assert_eq!(r["show_crisis_resources"], true);
 }
+
+#[tokio::test]
+async fn reminders_are_opt_in_gentle_and_respect_quiet_hours() {
+    let app = TestApp::new().await;
+    let therapist = app.user(Role::Therapist, "maya@tend.test").await;
+    let client = app.client_of(&therapist, "amara@tend.test").await;
+    app.signed_in(&therapist)
+        .await
+        .post_form(
+            &format!("/clients/{}/homework", client.id),
+            &[("practice", "body-scan"), ("schedule", "daily")],
+        )
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let mut c = app.signed_in(&client).await;
+    let pending = |app: &TestApp| {
+        let db = app.db().clone();
+        async move {
+            tend::with_pool!(&db, |pool| sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM jobs WHERE kind = 'practice_reminder'"
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap())
+        }
+    };
+    assert_eq!(
+        pending(&app).await,
+        0,
+        "off unless the client turns them on"
+    );
+    c.post_form(
+        "/practice/reminders",
+        &[
+            ("enabled", "on"),
+            ("hour", "23"),
+            ("quiet_start", "22"),
+            ("quiet_end", "7"),
+            ("utc_offset_minutes", "0"),
+        ],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let run_at: tend::db::Timestamp = tend::with_pool!(app.db(), |pool| sqlx::query_scalar(
+        "SELECT run_at FROM jobs WHERE kind = 'practice_reminder'"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(
+        run_at.inner().hour(),
+        7,
+        "23:00 is in the quiet hours, so it waits until they end"
+    );
+    // When it runs it sends a gentle email and queues the next day's.
+    tend::with_pool!(app.db(), |pool| sqlx::query(
+        "UPDATE jobs SET run_at = $1 WHERE kind = 'practice_reminder'"
+    )
+    .bind(tend::db::Timestamp::now())
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected());
+    app.drain_jobs().await;
+    // Undo quoted-printable soft line breaks before reading the body.
+    let mail = app
+        .outbox()
+        .into_iter()
+        .find(|m| m.contains("whenever you'd like it"))
+        .expect("reminder sent")
+        .replace("=\r\n", "")
+        .replace("=\n", "");
+    assert!(mail.contains("nothing to catch up on") && !mail.to_lowercase().contains("streak"));
+    assert_eq!(pending(&app).await, 2, "the sent one and the next one");
+    c.post_form(
+        "/practice/reminders",
+        &[
+            ("hour", "25"),
+            ("quiet_start", "22"),
+            ("quiet_end", "7"),
+            ("utc_offset_minutes", "0"),
+        ],
+    )
+    .await
+    .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+}

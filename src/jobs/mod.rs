@@ -39,6 +39,13 @@ pub enum JobKind {
     },
     /// Raise an alert whose first attempt failed (retried with backoff until it lands).
     RaiseAlert(crate::alerts::NewAlert),
+    /// Send a client's opt-in practice reminder and queue the next one.
+    PracticeReminder {
+        /// The client.
+        user_id: Uuid,
+        /// When it was due (Unix seconds); the next one is scheduled strictly after this.
+        due_unix: i64,
+    },
 }
 
 impl JobKind {
@@ -48,6 +55,7 @@ impl JobKind {
             JobKind::SendEmail(_) => "send_email",
             JobKind::EscalateAlert { .. } => "escalate_alert",
             JobKind::RaiseAlert(_) => "raise_alert",
+            JobKind::PracticeReminder { .. } => "practice_reminder",
         }
     }
 }
@@ -269,6 +277,11 @@ async fn execute(state: &AppState, job: &JobRow) -> Result<(), String> {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string()),
+        JobKind::PracticeReminder { user_id, due_unix } => {
+            crate::practice::reminders::send_and_reschedule(state, user_id, due_unix)
+                .await
+                .map_err(|e| e.to_string())
+        }
     }
 }
 

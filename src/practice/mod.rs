@@ -10,6 +10,7 @@ pub mod drafts;
 pub mod library;
 pub mod pages;
 pub mod queries;
+pub mod reminders;
 
 use crate::authz::{ANY_ROLE, Access, CLINICIAN, Role};
 use crate::web::routes::Route;
@@ -60,6 +61,7 @@ pub fn routes() -> Vec<Route> {
             CLIENT,
             api::create_completion,
         ),
+        Route::post("/practice/reminders", CLIENT, pages::set_reminders),
         Route::get("/letters", CLIENT, drafts::show_letters),
         Route::post("/letters", CLIENT, drafts::new_letter),
         Route::get("/letters/{id}", CLIENT, drafts::show_letter),

@@ -84,6 +84,7 @@ pub fn check_text(field: &str, text: &str) -> Result<(), FieldError> {
 struct LibraryPage {
     layout: Layout,
     me: Uuid,
+    reminders: super::reminders::ReminderPrefs,
     homework: Vec<(&'static Practice, Option<String>)>,
     practices: &'static [Practice],
 }
@@ -134,6 +135,7 @@ pub async fn show_library(
         LibraryPage {
             layout: page.layout("Practices"),
             me: current.user.id,
+            reminders: state.db.reminder_prefs(current.user.id).await?,
             homework,
             practices,
         }
@@ -820,4 +822,60 @@ pub async fn assign_homework(
         })
         .await?;
     Ok(Redirect::to(&format!("/clients/{id}/practice")).into_response())
+}
+
+/// `POST /practice/reminders`: opt in or out, with the hour, quiet hours and time offset.
+pub async fn set_reminders(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Form(fields): Form<BTreeMap<String, String>>,
+) -> AppResult<Response> {
+    let hour = |field: &str| -> Result<u8, FieldError> {
+        fields
+            .get(field)
+            .and_then(|v| v.parse::<u8>().ok())
+            .filter(|h| *h < 24)
+            .ok_or_else(|| FieldError::new(field, "Please choose an hour from the list."))
+    };
+    let offset = fields
+        .get("utc_offset_minutes")
+        .and_then(|v| v.parse::<i32>().ok())
+        .filter(|m| (-12 * 60..=14 * 60).contains(m));
+    let (h, qs, qe) = (hour("hour"), hour("quiet_start"), hour("quiet_end"));
+    let problems: Vec<FieldError> = [
+        h.clone().err(),
+        qs.clone().err(),
+        qe.clone().err(),
+        offset
+            .is_none()
+            .then(|| FieldError::new("utc_offset_minutes", "Please choose your time zone.")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !problems.is_empty() {
+        return Err(AppError::Invalid(problems));
+    }
+    let prefs = super::reminders::ReminderPrefs {
+        enabled: fields.get("enabled").is_some_and(|v| v == "on"),
+        hour: h.unwrap_or(18),
+        quiet_start: qs.unwrap_or(21),
+        quiet_end: qe.unwrap_or(8),
+        utc_offset_minutes: offset.unwrap_or(0),
+    };
+    state.db.set_reminder_prefs(current.user.id, &prefs).await?;
+    state
+        .audit
+        .record(
+            Event::new(
+                Some(current.user.principal()),
+                "settings.reminders",
+                Outcome::Success,
+            )
+            .from_ip(page.ip.as_deref()),
+        )
+        .await?;
+    super::reminders::schedule(&state, current.user.id, time::OffsetDateTime::now_utc()).await?;
+    Ok(Redirect::to("/practice").into_response())
 }
