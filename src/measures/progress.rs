@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::change::classify;
 use super::chart::{Chart, HEIGHT, WIDTH, layout};
 use super::library::{Instrument, Library};
-use super::queries::Assignment;
+use super::queries::{Assignment, Summary};
 use crate::audit::Event;
 use crate::care::record::{Access, authorize};
 use crate::error::{AppError, AppResult};
@@ -140,14 +140,14 @@ pub struct OverviewQuery {
     page: Option<i64>,
 }
 
-/// Builds one client's tile from their summaries and recent scores.
+/// Builds one client's tile from their summaries (most-administered first) and recent scores.
 async fn tile(
     state: &AppState,
     library: &Library,
     client_id: Uuid,
     name: String,
+    summaries: &[Summary],
 ) -> AppResult<Tile> {
-    let summaries = state.db.summaries_of(client_id).await?;
     let not_on_track = summaries.iter().any(|s| s.not_on_track);
     let primary = summaries
         .iter()
@@ -183,6 +183,26 @@ async fn tile(
     })
 }
 
+/// Tiles for a list of clients, reading all their summaries in one query.
+async fn tiles(
+    state: &AppState,
+    library: &Library,
+    clients: Vec<(Uuid, String)>,
+) -> AppResult<Vec<Tile>> {
+    let ids: Vec<Uuid> = clients.iter().map(|(id, _)| *id).collect();
+    let summaries = state.db.summaries_for(&ids).await?;
+    let mut out = Vec::with_capacity(clients.len());
+    for (id, name) in clients {
+        let mine: Vec<Summary> = summaries
+            .iter()
+            .filter(|s| s.client_id == id)
+            .cloned()
+            .collect();
+        out.push(tile(state, library, id, name, &mine).await?);
+    }
+    Ok(out)
+}
+
 /// `GET /progress`: every client's progress at a glance — those not on track first, then
 /// everyone by name, a page at a time. Reads one summary row set and a dozen recent scores per
 /// client, so it stays fast with very large caseloads.
@@ -194,17 +214,20 @@ pub async fn show_overview(
 ) -> AppResult<Response> {
     let number = q.page.unwrap_or(1).max(1);
     let library = Library::get().map_err(AppError::Internal)?;
-    let mut attention = Vec::new();
-    if number == 1 {
-        for (id, name) in state
-            .db
-            .off_track_clients(current.user.id, ATTENTION_MAX)
-            .await?
-        {
-            attention.push(tile(&state, library, id, name).await?);
-        }
-    }
-    let clients = state
+    let attention = if number == 1 {
+        tiles(
+            &state,
+            library,
+            state
+                .db
+                .off_track_clients(current.user.id, ATTENTION_MAX)
+                .await?,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    let mut clients = state
         .db
         .caseload_names(
             current.user.id,
@@ -213,10 +236,8 @@ pub async fn show_overview(
         )
         .await?;
     let has_next = clients.len() as i64 > OVERVIEW_PAGE;
-    let mut tiles = Vec::new();
-    for (id, name) in clients.into_iter().take(OVERVIEW_PAGE as usize) {
-        tiles.push(tile(&state, library, id, name).await?);
-    }
+    clients.truncate(OVERVIEW_PAGE as usize);
+    let tiles = tiles(&state, library, clients).await?;
     state
         .audit
         .record(

@@ -418,16 +418,22 @@ impl Db {
         }))
     }
 
-    /// A client's summaries, most-administered instrument first.
-    pub async fn summaries_of(&self, client_id: Uuid) -> DbResult<Vec<Summary>> {
+    /// Summaries of several clients at once (one query for a page of the overview).
+    pub async fn summaries_for(&self, client_ids: &[Uuid]) -> DbResult<Vec<Summary>> {
+        if client_ids.is_empty() {
+            return Ok(Vec::new());
+        }
         Ok(with_pool!(self, |pool| {
-            sqlx::query_as(
+            let mut query = sqlx::QueryBuilder::new(
                 "SELECT client_id, instrument, baseline_total, baseline_at, latest_total, latest_at, administrations, status, not_on_track \
-                 FROM measure_summaries WHERE client_id = $1 ORDER BY administrations DESC, instrument",
-            )
-            .bind(client_id)
-            .fetch_all(pool)
-            .await?
+                 FROM measure_summaries WHERE client_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in client_ids {
+                list.push_bind(*id);
+            }
+            list.push_unseparated(") ORDER BY client_id, administrations DESC, instrument");
+            query.build_query_as::<Summary>().fetch_all(pool).await?
         }))
     }
 
