@@ -201,6 +201,13 @@ const MATRIX: &[Row] = &[
         ],
         false,
     ),
+    (
+        "POST",
+        "/journal/{id}/share",
+        &[Client, OtherClient],
+        &[("shared", "yes")],
+        false,
+    ),
     ("GET", "/letters", &[Client, OtherClient], &[], false),
     ("POST", "/letters", &[Client, OtherClient], &[], false),
     ("GET", "/letters/{id}", &[Client, OtherClient], &[], false),

@@ -127,6 +127,37 @@ async fn a_client_practises_journals_and_shares_what_they_choose() {
         own.body.contains("this week: 7"),
         "the client sees everything of their own"
     );
+    // Sharing can be changed later by the writer, and only by the writer.
+    let garden: uuid::Uuid = tend::with_pool!(app.db(), |pool| sqlx::query_scalar(
+        "SELECT id FROM journal_entries WHERE shared = FALSE"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    c.post_form(&format!("/journal/{garden}/share"), &[("shared", "yes")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    assert!(
+        t.get(&format!("/clients/{}/practice", client.id))
+            .await
+            .body
+            .contains("garden")
+    );
+    c.post_form(&format!("/journal/{garden}/share"), &[("shared", "no")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    assert!(
+        !t.get(&format!("/clients/{}/practice", client.id))
+            .await
+            .body
+            .contains("garden")
+    );
+    let other_client = app.client_of(&therapist, "ben@tend.test").await;
+    app.signed_in(&other_client)
+        .await
+        .post_form(&format!("/journal/{garden}/share"), &[("shared", "yes")])
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
     // Another therapist sees nothing at all; text is sealed at rest.
     let stranger = app.user(Role::Therapist, "stranger@tend.test").await;
     app.signed_in(&stranger)

@@ -62,6 +62,7 @@ pub fn routes() -> Vec<Route> {
             api::create_completion,
         ),
         Route::post("/practice/reminders", CLIENT, pages::set_reminders),
+        Route::post("/journal/{id}/share", CLIENT, pages::share_entry),
         Route::get("/letters", CLIENT, drafts::show_letters),
         Route::post("/letters", CLIENT, drafts::new_letter),
         Route::get("/letters/{id}", CLIENT, drafts::show_letter),

@@ -282,6 +282,8 @@ pub async fn record_completion(
 
 /// A journal entry as shown.
 pub struct EntryView {
+    /// Id.
+    pub id: Uuid,
     /// When.
     pub created_at: String,
     /// Mood.
@@ -303,6 +305,7 @@ pub async fn entry_views(
     let mut out = Vec::new();
     for e in state.db.entries(client_id, shared_only).await? {
         out.push(EntryView {
+            id: e.id,
             created_at: e.created_at.display(),
             mood: e.mood,
             emotions: serde_json::from_str(&e.emotions).unwrap_or_default(),
@@ -878,4 +881,46 @@ pub async fn set_reminders(
         .await?;
     super::reminders::schedule(&state, current.user.id, time::OffsetDateTime::now_utc()).await?;
     Ok(Redirect::to("/practice").into_response())
+}
+
+/// `POST /journal/{id}/share`: the writer shares an entry with their therapist, or stops
+/// sharing it, at any time.
+pub async fn share_entry(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Path(id): Path<Uuid>,
+    Form(fields): Form<BTreeMap<String, String>>,
+) -> AppResult<Response> {
+    let shared = match fields.get("shared").map(String::as_str) {
+        Some("yes") => true,
+        Some("no") => false,
+        _ => {
+            return Err(AppError::invalid(
+                "shared",
+                "Please choose share or stop sharing.",
+            ));
+        }
+    };
+    if !state
+        .db
+        .set_entry_shared(id, current.user.id, shared)
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    let action = if shared {
+        "journal.shared"
+    } else {
+        "journal.unshared"
+    };
+    state
+        .audit
+        .record(
+            Event::new(Some(current.user.principal()), action, Outcome::Success)
+                .on("journal_entry", id)
+                .from_ip(page.ip.as_deref()),
+        )
+        .await?;
+    Ok(Redirect::to("/journal").into_response())
 }

@@ -162,6 +162,24 @@ impl Db {
         }))
     }
 
+    /// Shares or un-shares one of a client's own entries; true if it was theirs.
+    pub async fn set_entry_shared(
+        &self,
+        id: Uuid,
+        client_id: Uuid,
+        shared: bool,
+    ) -> DbResult<bool> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query("UPDATE journal_entries SET shared = $1 WHERE id = $2 AND client_id = $3")
+                .bind(shared)
+                .bind(id)
+                .bind(client_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }) == 1)
+    }
+
     /// Sets homework.
     pub async fn add_homework(
         &self,
