@@ -33,6 +33,20 @@ async fn the_first_admin_is_created_once_from_this_machine() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
+    // Nor through a reverse proxy on this machine (loopback, but forwarded).
+    let mut proxied = Request::builder()
+        .uri("/setup")
+        .header("x-forwarded-for", "198.51.100.7")
+        .body(Body::empty())
+        .unwrap();
+    proxied
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 5555))));
+    let response = tower::ServiceExt::oneshot(app.router.clone(), proxied)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
     let mut v = app.visitor();
     v.get("/setup").await.assert_status(StatusCode::OK);
     v.post_form(

@@ -706,12 +706,21 @@ struct SetupPage {
 }
 
 /// Setup is offered only while no admin exists, and only to the machine Tend runs on.
-async fn setup_allowed(state: &AppState, page: &Page) -> AppResult<()> {
-    let local = page
-        .ip
-        .as_deref()
-        .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
-        .is_some_and(|ip| ip.is_loopback());
+async fn setup_allowed(
+    state: &AppState,
+    page: &Page,
+    headers: &axum::http::HeaderMap,
+) -> AppResult<()> {
+    // A request relayed by a reverse proxy on this machine also arrives from loopback; the
+    // forwarding headers give it away, and such a request is not "from this machine".
+    let proxied =
+        headers.contains_key("x-forwarded-for") || headers.contains_key(header::FORWARDED);
+    let local = !proxied
+        && page
+            .ip
+            .as_deref()
+            .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.is_loopback());
     if !local || state.db.has_admin().await? {
         return Err(AppError::NotFound);
     }
@@ -719,8 +728,12 @@ async fn setup_allowed(state: &AppState, page: &Page) -> AppResult<()> {
 }
 
 /// `GET /setup`
-pub async fn show_setup(State(state): State<AppState>, page: Page) -> AppResult<Response> {
-    setup_allowed(&state, &page).await?;
+pub async fn show_setup(
+    State(state): State<AppState>,
+    page: Page,
+    headers: axum::http::HeaderMap,
+) -> AppResult<Response> {
+    setup_allowed(&state, &page, &headers).await?;
     render(
         StatusCode::OK,
         SetupPage {
@@ -744,9 +757,10 @@ pub struct SetupForm {
 pub async fn create_first_admin(
     State(state): State<AppState>,
     page: Page,
+    headers: axum::http::HeaderMap,
     Form(form): Form<SetupForm>,
 ) -> AppResult<Response> {
-    setup_allowed(&state, &page).await?;
+    setup_allowed(&state, &page, &headers).await?;
     state
         .limiter
         .hit("setup", 20, std::time::Duration::from_secs(60))?;
