@@ -92,6 +92,8 @@ pub enum Access {
 
 /// Any fully signed-in role.
 pub const ANY_ROLE: Access = Access::Roles(&Role::ALL);
+/// Clients only.
+pub const CLIENT: Access = Access::Roles(&[Role::Client]);
 /// Therapists only.
 pub const THERAPIST: Access = Access::Roles(&[Role::Therapist]);
 /// Clinicians who may hold a caseload or supervise.

@@ -6,7 +6,6 @@ CREATE TABLE practice_completions (
     id UUID PRIMARY KEY NOT NULL,
     client_id UUID NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     practice_id TEXT NOT NULL,
-    homework_id UUID,
     minutes BIGINT NOT NULL,
     mood_before BIGINT,
     mood_after BIGINT,

@@ -6,7 +6,6 @@ CREATE TABLE practice_completions (
     id BLOB PRIMARY KEY NOT NULL,
     client_id BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     practice_id TEXT NOT NULL,
-    homework_id BLOB,
     minutes BIGINT NOT NULL,
     mood_before BIGINT,
     mood_after BIGINT,

@@ -20,7 +20,7 @@ pub mod scoring;
 #[cfg(test)]
 mod golden_tests;
 
-use crate::authz::{ADMIN, ANY_ROLE, Access, CLINICIAN, Role};
+use crate::authz::{ADMIN, ANY_ROLE, CLIENT, CLINICIAN};
 use crate::db::{Db, DbResult};
 use crate::web::routes::Route;
 use crate::with_pool;
@@ -51,9 +51,6 @@ pub fn routes() -> Vec<Route> {
         Route::post("/api/v1/clients/{id}/fhir", CLINICIAN, api::import_fhir),
     ]
 }
-
-/// Clients only.
-const CLIENT: Access = Access::Roles(&[Role::Client]);
 
 /// The settings key recording whether an admin turned an instrument on or off.
 fn enabled_key(id: &str) -> String {

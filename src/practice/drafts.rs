@@ -145,11 +145,9 @@ pub async fn save(
     let sealed = state.sealer.seal(&draft_context(id), text).await?;
     match state.db.save_draft_text(id, &sealed, version).await {
         Ok(new_version) => {
-            let risky = crate::safety::screen::screen_text(text).is_some();
+            // One alert per draft (the ledger is idempotent per source), however often it is saved.
+            let risky = crate::safety::screen::screen_and_alert(state, client.id, text, id).await;
             if risky {
-                // One alert per draft (the ledger is idempotent per source), however often it is saved.
-                crate::alerts::notify_care_team(state, client.id, "journal_risk", "urgent", id)
-                    .await;
                 state
                     .audit
                     .record(

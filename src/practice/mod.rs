@@ -3,7 +3,7 @@
 //!
 //! Entry points: [`library`] (the practices, from `practices/practices.json`), [`routes`].
 //! Everything a client writes here is sealed at rest and passes through
-//! [`crate::safety::screen::screen_text`], so risk language reaches the treating therapist.
+//! [`crate::safety::screen::screen_and_alert`], so risk language reaches the treating therapist.
 
 pub mod api;
 pub mod drafts;
@@ -12,11 +12,8 @@ pub mod pages;
 pub mod queries;
 pub mod reminders;
 
-use crate::authz::{ANY_ROLE, Access, CLINICIAN, Role};
+use crate::authz::{ANY_ROLE, CLIENT, CLINICIAN};
 use crate::web::routes::Route;
-
-/// Clients only.
-const CLIENT: Access = Access::Roles(&[Role::Client]);
 
 /// The fixed list of emotion tags a journal entry may carry (documented in `practices/README.md`).
 pub const EMOTIONS: [&str; 14] = [

@@ -17,7 +17,7 @@ use crate::audit::{Event, Outcome};
 use crate::care::record::{Access, authorize};
 use crate::db::{Timestamp, new_id};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::safety::screen::screen_text;
+use crate::safety::screen::screen_and_alert;
 use crate::web::AppState;
 use crate::web::extract::{Form, Page, Signed};
 use crate::web::layout::{Errors, Layout};
@@ -85,7 +85,7 @@ struct LibraryPage {
     layout: Layout,
     me: Uuid,
     reminders: super::reminders::ReminderPrefs,
-    homework: Vec<(&'static Practice, Option<String>)>,
+    homework: Vec<(&'static Practice, Option<String>, Timestamp)>,
     practices: &'static [Practice],
 }
 
@@ -101,11 +101,11 @@ async fn open_note(
     })
 }
 
-/// The client's homework with its notes.
+/// The client's homework: each practice, its opened note, and when it was suggested.
 pub async fn homework_with_notes(
     state: &AppState,
     client_id: Uuid,
-) -> AppResult<Vec<(&'static Practice, Option<String>)>> {
+) -> AppResult<Vec<(&'static Practice, Option<String>, Timestamp)>> {
     let mut out = Vec::new();
     for h in state.db.homework_of(client_id).await? {
         if let Some(p) = library::find(&h.practice_id) {
@@ -117,6 +117,7 @@ pub async fn homework_with_notes(
                     &h.note_sealed,
                 )
                 .await?,
+                h.created_at,
             ));
         }
     }
@@ -253,7 +254,7 @@ pub async fn record_completion(
     };
     let new = NewCompletion {
         practice_id: &practice.id,
-        homework_id: None,
+
         minutes,
         mood_before: moods.0,
         mood_after: moods.1,
@@ -273,10 +274,7 @@ pub async fn record_completion(
             .from_ip(ip),
         )
         .await?;
-    let risky = screen_text(reflection).is_some();
-    if risky {
-        crate::alerts::notify_care_team(state, client.id, "journal_risk", "urgent", id).await;
-    }
+    let risky = screen_and_alert(state, client.id, reflection, id).await;
     Ok((id, risky))
 }
 
@@ -284,6 +282,8 @@ pub async fn record_completion(
 pub struct EntryView {
     /// Id.
     pub id: Uuid,
+    /// When, as stored (for charts and the calendar).
+    pub at: Timestamp,
     /// When.
     pub created_at: String,
     /// Mood.
@@ -306,6 +306,7 @@ pub async fn entry_views(
     for e in state.db.entries(client_id, shared_only).await? {
         out.push(EntryView {
             id: e.id,
+            at: e.created_at,
             created_at: e.created_at.display(),
             mood: e.mood,
             emotions: serde_json::from_str(&e.emotions).unwrap_or_default(),
@@ -492,10 +493,7 @@ pub async fn save_entry(
             .from_ip(ip),
         )
         .await?;
-    let risky = screen_text(text).is_some();
-    if risky {
-        crate::alerts::notify_care_team(state, client.id, "journal_risk", "urgent", id).await;
-    }
+    let risky = screen_and_alert(state, client.id, text, id).await;
     Ok((id, risky))
 }
 
@@ -670,9 +668,11 @@ pub async fn show_client_practice(
     let own = current.user.id == id;
     let client = state.db.user_by_id(id).await?.ok_or(AppError::NotFound)?;
     let month_ago = Timestamp::now() - time::Duration::days(30);
+    // What the viewer may see, read once: everything for the client, shared items otherwise.
+    let visible = state.db.completions(id, !own).await?;
     let mut completions = Vec::new();
     let mut minutes_30_days = 0;
-    for c in state.db.completions(id, !own).await? {
+    for c in &visible {
         if c.completed_at > month_ago {
             minutes_30_days += c.minutes;
         }
@@ -687,13 +687,10 @@ pub async fn show_client_practice(
         });
     }
     let entries = entry_views(&state, id, !own).await?;
-    let mood_points: Vec<(Timestamp, f64)> = state
-        .db
-        .entries(id, !own)
-        .await?
-        .into_iter()
+    let mood_points: Vec<(Timestamp, f64)> = entries
+        .iter()
         .rev()
-        .filter_map(|e| Some((e.created_at, e.mood? as f64)))
+        .filter_map(|e| Some((e.at, e.mood? as f64)))
         .collect();
     let mood = (!mood_points.is_empty()).then(|| {
         let first = mood_points.first().map_or(0.0, |p| p.1);
@@ -719,26 +716,19 @@ pub async fn show_client_practice(
                 .collect(),
         }
     });
-    let visible = state.db.completions(id, !own).await?;
-    let mut adherence = Vec::new();
-    for h in state.db.homework_of(id).await? {
-        if let Some(p) = library::find(&h.practice_id) {
+    let adherence = homework_with_notes(&state, id)
+        .await?
+        .into_iter()
+        .map(|(p, note, since)| {
             let done = visible
                 .iter()
-                .filter(|c| c.practice_id == h.practice_id && c.completed_at >= h.created_at)
+                .filter(|c| c.practice_id == p.id && c.completed_at >= since)
                 .count();
-            adherence.push((
-                p,
-                open_note(&state, &note_context(id, &h.practice_id), &h.note_sealed).await?,
-                done,
-            ));
-        }
-    }
+            (p, note, done)
+        })
+        .collect();
     let weeks = week_bars(
-        &state
-            .db
-            .completions(id, !own)
-            .await?
+        &visible
             .iter()
             .map(|c| (c.completed_at, c.minutes))
             .collect::<Vec<_>>(),

@@ -30,8 +30,6 @@ pub struct Completion {
 pub struct NewCompletion<'a> {
     /// Practice id.
     pub practice_id: &'a str,
-    /// Homework it answers, if any.
-    pub homework_id: Option<Uuid>,
     /// Minutes.
     pub minutes: i64,
     /// Mood before.
@@ -86,13 +84,12 @@ impl Db {
     ) -> DbResult<()> {
         with_pool!(self, |pool| {
             sqlx::query(
-                "INSERT INTO practice_completions (id, client_id, practice_id, homework_id, minutes, mood_before, mood_after, reflection_sealed, shared, completed_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "INSERT INTO practice_completions (id, client_id, practice_id, minutes, mood_before, mood_after, reflection_sealed, shared, completed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(id)
             .bind(client_id)
             .bind(c.practice_id)
-            .bind(c.homework_id)
             .bind(c.minutes)
             .bind(c.mood_before)
             .bind(c.mood_after)

@@ -11,7 +11,7 @@ pub mod screen;
 
 use uuid::Uuid;
 
-use crate::authz::{ANY_ROLE, Access, Role};
+use crate::authz::{ANY_ROLE, CLIENT};
 use crate::db::{Db, DbError, DbResult, Timestamp};
 use crate::web::routes::Route;
 use crate::with_pool;
@@ -55,9 +55,6 @@ pub const SECTIONS: [(&str, &str, &str); 7] = [
         "The people, hopes and reasons that keep you going.",
     ),
 ];
-
-/// Clients only.
-const CLIENT: Access = Access::Roles(&[Role::Client]);
 
 /// Routes of this feature.
 pub fn routes() -> Vec<Route> {

@@ -41,6 +41,23 @@ pub fn screen_text(text: &str) -> Option<RiskLevel> {
         .then_some(RiskLevel::Urgent)
 }
 
+/// Screens text a client wrote, saved as record `source_id`; when it holds risk language,
+/// raises an urgent alert for the client's care team (the text itself stays private) and
+/// returns true so the caller shows crisis resources and the safety plan at once.
+pub async fn screen_and_alert(
+    state: &crate::web::AppState,
+    client_id: uuid::Uuid,
+    text: &str,
+    source_id: uuid::Uuid,
+) -> bool {
+    let risky = screen_text(text).is_some();
+    if risky {
+        crate::alerts::notify_care_team(state, client_id, "journal_risk", "urgent", source_id)
+            .await;
+    }
+    risky
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
