@@ -37,6 +37,7 @@ pub fn all_routes() -> Vec<Route> {
     routes.extend(crate::alerts::routes());
     routes.extend(crate::safety::routes());
     routes.extend(crate::practice::routes());
+    routes.extend(crate::messaging::routes());
     routes.extend(crate::openapi::routes());
     routes.extend(crate::web::health::routes());
     routes.extend(crate::web::assets::routes());
@@ -95,6 +96,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         mailer,
         limiter: RateLimiter::default(),
         wakeup: Wakeup::default(),
+        hub: crate::messaging::hub::Hub::default(),
+        crisis: crate::safety::crisis::Cache::default(),
+        faults: Arc::default(),
     })
 }
 
@@ -131,16 +135,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(%addr, backend = ?state.db.backend(), ready_ms = started.elapsed().as_millis() as u64, "Tend is ready");
     println!("Tend is ready at http://{addr}");
     let db = state.db.clone();
+    let hub = state.hub.clone();
+    let listener_task = hub.spawn_pg_listener(&db);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             wait_for_signal().await;
             tracing::info!("shutting down: finishing requests in flight");
+            // Open message streams never finish on their own; end them so shutdown can.
+            hub.close();
             trigger.fire();
         })
         .await?;
     if let Some(worker) = worker {
         let _ = worker.await;
+    }
+    if let Some(task) = listener_task {
+        let _ = task.await;
     }
     db.close().await;
     Ok(())

@@ -63,6 +63,24 @@ pub enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Risk-screening tools (offline: no database, nothing stored).
+    #[command(subcommand)]
+    Safety(SafetyCommand),
+}
+
+/// `tend safety …`
+#[derive(Subcommand, Debug)]
+pub enum SafetyCommand {
+    /// Screen one text per standard-input line; print one JSON result per line.
+    Screen,
+    /// Screen a labelled TSV (`label<TAB>category<TAB>text`) and print recall and precision.
+    Eval {
+        /// The TSV files (for example safety/eval/dev.tsv safety/eval/heldout.tsv).
+        files: Vec<std::path::PathBuf>,
+        /// Also list the statements the screen got wrong.
+        #[arg(long)]
+        show_errors: bool,
+    },
 }
 
 /// `tend admin …`
@@ -177,6 +195,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ))?
             );
             Ok(())
+        }
+        Command::Safety(SafetyCommand::Screen) => safety_screen(),
+        Command::Safety(SafetyCommand::Eval { files, show_errors }) => {
+            safety_eval(&files, show_errors)
         }
         Command::Openapi => {
             println!(
@@ -314,5 +336,76 @@ async fn rotate_keys(config: Config) -> anyhow::Result<()> {
         .record(Event::new(None, "keys.rotated", Outcome::Success))
         .await?;
     println!("Re-wrapped {count} data keys under the newest master key; a new data key is active.");
+    Ok(())
+}
+
+/// `tend safety screen`: stdin lines in, JSON lines out.
+fn safety_screen() -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in stdin.lock().lines() {
+        let line = line?;
+        let result = crate::safety::screen::screen(&line);
+        serde_json::to_writer(&mut out, &result)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `tend safety eval`: recall and precision on labelled files.
+fn safety_eval(files: &[std::path::PathBuf], show_errors: bool) -> anyhow::Result<()> {
+    use crate::safety::screen::{evaluate, parse_tsv};
+    use std::io::Write;
+    // Written through a locked handle so a closed pipe (`| head`) ends quietly with an error
+    // instead of a panic.
+    let mut out = std::io::stdout().lock();
+    if files.is_empty() {
+        bail!("name at least one TSV file, for example safety/eval/heldout.tsv");
+    }
+    for file in files {
+        let rows = parse_tsv(&std::fs::read_to_string(file)?);
+        let started = std::time::Instant::now();
+        let e = evaluate(rows.iter().map(|(l, t)| (*l, t.as_str())));
+        let micros = started.elapsed().as_secs_f64() * 1e6 / e.total.max(1) as f64;
+        writeln!(
+            out,
+            "{}: {} statements ({} urgent, {} risk)\n  urgent: recall {:.3} ({}/{}), precision {:.3} ({}/{})\n  any risk: recall {:.3} ({}/{}), precision {:.3} ({}/{})\n  {:.1} µs per statement",
+            file.display(),
+            e.total,
+            e.urgent,
+            e.risk,
+            e.urgent_recall(),
+            e.urgent_found,
+            e.urgent,
+            e.urgent_precision(),
+            e.urgent_found,
+            e.flagged_urgent,
+            e.risk_recall(),
+            e.risk_found,
+            e.risk,
+            e.risk_precision(),
+            e.risk_found,
+            e.flagged_risk,
+            micros
+        )?;
+        if show_errors {
+            for text in &e.missed_urgent {
+                writeln!(out, "  missed urgent: {text}")?;
+            }
+            for text in &e.false_urgent {
+                writeln!(out, "  false urgent:  {text}")?;
+            }
+            for (label, text) in &rows {
+                let got = crate::safety::screen::screen(text).level;
+                if (*label == crate::safety::screen::Level::None)
+                    != (got == crate::safety::screen::Level::None)
+                {
+                    writeln!(out, "  {:>7} -> {:<7} {text}", label.as_str(), got.as_str())?;
+                }
+            }
+        }
+    }
     Ok(())
 }

@@ -106,6 +106,36 @@ pub struct Config {
     /// Log format: `pretty` for people, `json` for collectors.
     #[arg(long, env = "TEND_LOG_FORMAT", default_value = "pretty", global = true)]
     pub log_format: String,
+
+    /// Minutes an urgent alert may stay unacknowledged before it escalates to the backup
+    /// clinician and the practice admins.
+    #[arg(
+        long,
+        env = "TEND_ALERT_ESCALATE_MINUTES",
+        default_value_t = 30,
+        global = true
+    )]
+    pub alert_escalate_minutes: i64,
+
+    /// Optional URL that receives a JSON POST (ids only, never clinical text) for every
+    /// urgent alert, for SMS or paging gateways.
+    #[arg(long, env = "TEND_ALERT_WEBHOOK_URL", global = true)]
+    pub alert_webhook_url: Option<String>,
+
+    /// Minutes a message may stay unread before its recipient gets an email that something is
+    /// waiting (never the message itself).
+    #[arg(
+        long,
+        env = "TEND_MESSAGE_NOTIFY_MINUTES",
+        default_value_t = 10,
+        global = true
+    )]
+    pub message_notify_minutes: i64,
+
+    /// Crisis resources shown to clients: `us`, `uk-ie` or `other` puts that region first;
+    /// add the practice's own lines with the admin page.
+    #[arg(long, env = "TEND_CRISIS_REGION", default_value = "us", global = true)]
+    pub crisis_region: String,
 }
 
 impl Config {
@@ -126,6 +156,10 @@ impl Config {
             trust_proxy: false,
             run_jobs: true,
             log_format: "pretty".into(),
+            alert_escalate_minutes: 30,
+            alert_webhook_url: None,
+            message_notify_minutes: 10,
+            crisis_region: "us".into(),
         }
     }
 
@@ -183,6 +217,19 @@ impl Config {
             ("TEND_TRUST_PROXY".into(), self.trust_proxy.to_string()),
             ("TEND_RUN_JOBS".into(), self.run_jobs.to_string()),
             ("TEND_LOG_FORMAT".into(), self.log_format.clone()),
+            (
+                "TEND_ALERT_ESCALATE_MINUTES".into(),
+                self.alert_escalate_minutes.to_string(),
+            ),
+            (
+                "TEND_ALERT_WEBHOOK_URL".into(),
+                redact_url(self.alert_webhook_url.as_deref()),
+            ),
+            (
+                "TEND_MESSAGE_NOTIFY_MINUTES".into(),
+                self.message_notify_minutes.to_string(),
+            ),
+            ("TEND_CRISIS_REGION".into(), self.crisis_region.clone()),
         ]
     }
 }

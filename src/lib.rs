@@ -20,6 +20,7 @@ pub mod error;
 pub mod home;
 pub mod jobs;
 pub mod measures;
+pub mod messaging;
 pub mod openapi;
 pub mod practice;
 pub mod safety;

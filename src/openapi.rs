@@ -18,9 +18,11 @@ use crate::web::routes::Route;
           crate::measures::api::list_instruments, crate::measures::api::score_answers,
           crate::measures::api::export_fhir, crate::measures::api::import_fhir,
           crate::practice::api::create_entry, crate::practice::api::list_entries, crate::practice::api::create_completion,
-          crate::practice::drafts::get_draft, crate::practice::drafts::save_draft),
+          crate::practice::drafts::get_draft, crate::practice::drafts::save_draft,
+          crate::messaging::api::list, crate::messaging::api::messages, crate::messaging::api::send_message, crate::messaging::api::read,
+          crate::safety::api::screen_text),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Tokens and the signed-in account"), (name = "care", description = "Caseload and client records"), (name = "measures", description = "Validated questionnaires and scoring"), (name = "practice", description = "Journal and practice between sessions"))
+    tags((name = "auth", description = "Tokens and the signed-in account"), (name = "care", description = "Caseload and client records"), (name = "measures", description = "Validated questionnaires and scoring"), (name = "practice", description = "Journal and practice between sessions"), (name = "messaging", description = "Secure conversations between client and therapist, and supervisor and trainee"), (name = "safety", description = "Risk screening"))
 )]
 pub struct ApiDoc;
 

@@ -173,3 +173,90 @@ document.querySelectorAll("form[data-draft]").forEach((form) => {
   window.addEventListener("online", send);
   form.addEventListener("submit", () => localStorage.removeItem(key));
 });
+
+// Print buttons (hidden without JavaScript; the browser's own print works either way).
+document.querySelectorAll("[data-print]").forEach((button) => {
+  button.hidden = false;
+  button.addEventListener("click", () => window.print());
+});
+
+// Messages: new ones arrive live over Server-Sent Events (the page still works by reloading
+// without them), and sending never loses the text: it stays in the box and on this device
+// until the server says it is stored; a resend carries the same key, so it is never doubled.
+document.querySelectorAll("ol.messages[data-conversation]").forEach((list) => {
+  const id = list.dataset.conversation;
+  const seen = new Set([...list.querySelectorAll("li[data-id]")].map((li) => li.dataset.id));
+  const markRead = (upTo) => fetch(`/api/v1/conversations/${id}/read`, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ up_to: upTo }) }).catch(() => {});
+  const add = (m) => {
+    if (seen.has(m.id)) return;
+    seen.add(m.id);
+    const li = document.createElement("li");
+    li.className = m.mine ? "message mine" : "message";
+    li.dataset.id = m.id;
+    const meta = document.createElement("p");
+    meta.className = "meta";
+    const who = document.createElement("strong");
+    who.textContent = m.mine ? "You" : m.sender_name;
+    const when = document.createElement("time");
+    when.dateTime = m.created_at;
+    when.textContent = m.created_display;
+    meta.append(who, " · ", when);
+    const body = document.createElement("p");
+    body.className = "body";
+    body.textContent = m.body;
+    li.append(meta, body);
+    list.append(li);
+    const empty = document.getElementById("no-messages");
+    if (empty) empty.remove();
+    list.dataset.after = m.id;
+    if (!m.mine && document.visibilityState === "visible") markRead(m.id);
+  };
+  if ("EventSource" in window) {
+    const after = list.dataset.after;
+    const source = new EventSource(`/messages/${id}/events${after ? `?after=${after}` : ""}`);
+    source.addEventListener("message", (e) => { try { add(JSON.parse(e.data)); } catch (_) { /* ignore a malformed event */ } });
+    source.addEventListener("open", () => { list.dataset.live = "yes"; });
+  }
+  const form = document.querySelector(`form.composer[data-conversation="${id}"]`);
+  if (!form) return;
+  const area = form.querySelector("textarea");
+  const keyField = form.querySelector("[name=client_key]");
+  const status = form.querySelector(".send-status");
+  const draftKey = `tend.message.${id}`;
+  const saved = JSON.parse(localStorage.getItem(draftKey) || "null");
+  if (saved && !area.value) { area.value = saved.text; keyField.value = saved.key; status.textContent = "We kept a message that hadn't been sent yet."; }
+  const remember = () => localStorage.setItem(draftKey, JSON.stringify({ text: area.value, key: keyField.value }));
+  area.addEventListener("input", remember);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!area.value.trim()) { status.textContent = "Please write something first."; area.focus(); return; }
+    remember();
+    status.textContent = "Sending…";
+    try {
+      const res = await fetch(`/api/v1/conversations/${id}/messages`, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ body: area.value, client_key: keyField.value }) });
+      if (res.ok) {
+        const sent = await res.json();
+        add(sent.message);
+        area.value = "";
+        localStorage.removeItem(draftKey);
+        keyField.value = crypto.randomUUID();
+        status.textContent = "Sent.";
+        if (sent.show_crisis_resources) {
+          const help = document.getElementById("help");
+          help.hidden = false;
+          help.scrollIntoView();
+          const heading = help.querySelector("h2");
+          if (heading) { heading.tabIndex = -1; heading.focus(); }
+        }
+      } else if (res.status === 429) {
+        status.textContent = "You've sent several messages in a short time, so sending is paused for a minute. Your message is still here; please send it again shortly.";
+      } else {
+        let reason = "";
+        try { const problem = await res.json(); reason = (problem.errors && problem.errors[0] && problem.errors[0].message) || problem.detail || ""; } catch (_) { /* not JSON */ }
+        status.textContent = `Not sent. ${reason} Your message is still here.`;
+      }
+    } catch (_) {
+      status.textContent = "Not sent: the connection dropped. Your message is kept on this device; please press Send again.";
+    }
+  });
+});

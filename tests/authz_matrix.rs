@@ -240,6 +240,80 @@ const MATRIX: &[Row] = &[
         &[("version", "0"), ("coping", "A walk by the river.")],
         true,
     ),
+    (
+        "GET",
+        "/clients/{id}/safety-plan/versions/{version}",
+        RECORD,
+        &[],
+        true,
+    ),
+    ("GET", "/messages", SIGNED_IN, &[], false),
+    ("GET", "/messages/settings", CLINICIANS, &[], false),
+    (
+        "POST",
+        "/messages/settings",
+        CLINICIANS,
+        &[
+            ("reply_note", "I reply within a day."),
+            ("office_hours", ""),
+        ],
+        false,
+    ),
+    (
+        "GET",
+        "/messages/with/{user_id}",
+        &[Client, Supervisor],
+        &[],
+        true,
+    ),
+    ("GET", "/messages/{id}", &[Client, Therapist], &[], false),
+    (
+        "POST",
+        "/messages/{id}",
+        &[Client, Therapist],
+        &[("body", "Matrix test message"), ("client_key", "matrix")],
+        false,
+    ),
+    (
+        "GET",
+        "/messages/{id}/events",
+        &[Client, Therapist],
+        &[],
+        false,
+    ),
+    ("GET", "/api/v1/conversations", SIGNED_IN, &[], false),
+    (
+        "GET",
+        "/api/v1/conversations/{id}/messages",
+        &[Client, Therapist],
+        &[],
+        false,
+    ),
+    (
+        "POST",
+        "/api/v1/conversations/{id}/messages",
+        &[Client, Therapist],
+        &[
+            ("body", "Matrix test message"),
+            ("client_key", "matrix-api"),
+        ],
+        false,
+    ),
+    (
+        "POST",
+        "/api/v1/conversations/{id}/read",
+        &[Client, Therapist],
+        &[("up_to", "00000000-0000-0000-0000-000000000000")],
+        false,
+    ),
+    ("GET", "/help", EVERYONE, &[], false),
+    (
+        "POST",
+        "/api/v1/safety/screen",
+        CLINICIANS,
+        &[("text", "A calm week, mostly.")],
+        false,
+    ),
     ("POST", "/api/v1/clients/{id}/fhir", &[Therapist], &[], true),
     (
         "POST",
@@ -398,24 +472,55 @@ async fn every_route_is_in_the_matrix_and_the_matrix_names_only_real_routes() {
 async fn every_route_admits_exactly_the_people_the_matrix_allows() {
     let app = TestApp::new().await;
     let people = people(&app).await;
+    // The care conversation between the client and their therapist.
+    app.db()
+        .ensure_conversations(people.client.id)
+        .await
+        .unwrap();
+    let conversation = app.db().conversations_for(people.client.id).await.unwrap()[0].id;
     let mut failures = Vec::new();
     for &(method, pattern, allowed, fields, is_record) in MATRIX {
+        let id =
+            if pattern.starts_with("/messages/") || pattern.starts_with("/api/v1/conversations/") {
+                conversation.to_string()
+            } else {
+                people.client.id.to_string()
+            };
         let path = pattern
-            .replace("{id}", &people.client.id.to_string())
+            .replace("{id}", &id)
+            .replace("{user_id}", &people.therapist.id.to_string())
+            .replace("{version}", "1")
             .replace("{client_id}", &people.client.id.to_string())
             .replace("{token}", "no-such-invitation")
             .replace("{instrument}", "gad2")
             .replace("{practice}", "body-scan");
         for &person in EVERYONE {
             let mut v = as_person(&app, &people, person).await;
+            if path.ends_with("/events") {
+                // An event stream never ends; only its status matters here.
+                let status = v.get_status(&path).await;
+                // Anonymous visitors are sent to sign-in (303) like on any page.
+                let denied = matches!(
+                    status,
+                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::SEE_OTHER
+                );
+                if allowed.contains(&person) == denied {
+                    failures.push(format!("{method} {pattern} as {person:?}: got {status}"));
+                }
+                continue;
+            }
             let response = match method {
                 "GET" => v.get(&path).await,
                 _ if path.starts_with("/api/") => {
+                    let body: serde_json::Map<String, serde_json::Value> = fields
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+                        .collect();
                     v.request(
                         Method::POST,
                         &path,
                         Some("application/json"),
-                        b"{}".to_vec(),
+                        serde_json::to_vec(&body).unwrap(),
                     )
                     .await
                 }

@@ -249,7 +249,10 @@ async fn item_9_shows_crisis_resources_and_raises_an_urgent_alert_that_escalates
     .assert_status(StatusCode::SEE_OTHER);
     t.post_form(
         &format!("/alerts/{}", alerts[0].id),
-        &[("action", "resolve")],
+        &[
+            ("action", "resolve"),
+            ("note", "Called the client; safe and seen tomorrow."),
+        ],
     )
     .await
     .assert_status(StatusCode::SEE_OTHER);
@@ -263,7 +266,10 @@ async fn item_9_shows_crisis_resources_and_raises_an_urgent_alert_that_escalates
         .await
         .post_form(
             &format!("/alerts/{}", alerts[0].id),
-            &[("action", "resolve")],
+            &[
+                ("action", "resolve"),
+                ("note", "Called the client; safe and seen tomorrow."),
+            ],
         )
         .await
         .assert_status(StatusCode::NOT_FOUND);

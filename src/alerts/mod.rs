@@ -22,8 +22,11 @@ use crate::web::AppState;
 use crate::web::routes::Route;
 use crate::with_pool;
 
-/// How long an urgent alert may stay unacknowledged before it escalates.
-pub const ESCALATE_AFTER: Duration = Duration::minutes(30);
+/// How long an urgent alert may stay unacknowledged before it escalates
+/// (`TEND_ALERT_ESCALATE_MINUTES`).
+pub fn escalate_after(state: &AppState) -> Duration {
+    Duration::minutes(state.config.alert_escalate_minutes.max(1))
+}
 
 /// Routes of this feature.
 pub fn routes() -> Vec<Route> {
@@ -72,12 +75,34 @@ pub struct AlertRow {
 }
 
 impl AlertRow {
+    /// Where the clinician can see what raised it.
+    pub fn source_link(&self) -> String {
+        match self.kind.as_str() {
+            "message_risk" => format!("/messages/{}", self.conversation_hint()),
+            "journal_risk" | "reflection_risk" | "letter_risk" => {
+                format!("/clients/{}/practice", self.client_id)
+            }
+            _ => format!("/clients/{}/progress", self.client_id),
+        }
+    }
+
+    /// Message alerts link through the client's conversation, found from the client id.
+    fn conversation_hint(&self) -> String {
+        format!("with/{}", self.client_id)
+    }
+
     /// Plain words for the kind.
     pub fn describe(&self) -> &'static str {
         match self.kind.as_str() {
             "measure_risk" => "A questionnaire answer about safety needs your attention",
             "not_on_track" => "Progress is not on track",
-            "journal_risk" => "Something the client wrote may mean they are not safe",
+            "journal_risk" | "reflection_risk" | "letter_risk" | "message_risk" | "text_risk" => {
+                if self.severity == "urgent" {
+                    "Something the client wrote may mean they are not safe"
+                } else {
+                    "Something the client wrote may be worth a gentle check-in"
+                }
+            }
             _ => "Needs your attention",
         }
     }
@@ -219,10 +244,26 @@ pub async fn raise(state: &AppState, alert: &NewAlert) -> AppResult<Uuid> {
                 state,
                 &JobKind::EscalateAlert { alert_id: id },
                 Some(&format!("alert-escalate:{id}")),
-                Timestamp::now() + ESCALATE_AFTER,
+                Timestamp::now() + escalate_after(state),
             )
             .await?;
+            if state.config.alert_webhook_url.is_some() {
+                enqueue_at(
+                    state,
+                    &JobKind::AlertWebhook { alert_id: id },
+                    Some(&format!("alert-webhook:{id}")),
+                    Timestamp::now(),
+                )
+                .await?;
+            }
         }
+        state
+            .audit
+            .record(
+                crate::audit::Event::new(None, "alert.raised", crate::audit::Outcome::Success)
+                    .on("alert", id),
+            )
+            .await?;
     }
     Ok(id)
 }
@@ -264,12 +305,46 @@ pub async fn notify_care_team(
     }
 }
 
-/// If the alert is still open, escalates it: every admin gets an email (ids only) and the
+/// If the alert is still open, escalates it: the recipient's backup clinician (if they named
+/// one) gets the same alert in their ledger, every admin gets an email (ids only), and the
 /// alert is marked escalated. Run by the job queue; idempotent.
 pub async fn escalate_if_open(state: &AppState, alert_id: Uuid) -> AppResult<()> {
+    let Some(alert) = state.db.alert(alert_id).await? else {
+        return Ok(());
+    };
+    if alert.status != "open" {
+        return Ok(());
+    }
+    // The backup first: raising is idempotent, so a retry after a crash is harmless.
+    if let Some(backup) = state
+        .db
+        .messaging_settings(alert.recipient_id)
+        .await?
+        .and_then(|s| s.backup_clinician_id)
+        .filter(|b| *b != alert.recipient_id)
+    {
+        raise(
+            state,
+            &NewAlert {
+                client_id: alert.client_id,
+                recipient_id: backup,
+                kind: alert.kind.clone(),
+                severity: alert.severity.clone(),
+                source_id: alert.source_id,
+            },
+        )
+        .await?;
+    }
     if !state.db.mark_escalated(alert_id).await? {
         return Ok(());
     }
+    state
+        .audit
+        .record(
+            crate::audit::Event::new(None, "alert.escalated", crate::audit::Outcome::Success)
+                .on("alert", alert_id),
+        )
+        .await?;
     tracing::warn!(alert = %alert_id, "urgent alert unacknowledged; escalating");
     for admin in state.db.list_users(Some(Role::Admin)).await? {
         let email = Email {
@@ -279,7 +354,7 @@ pub async fn escalate_if_open(state: &AppState, alert_id: Uuid) -> AppResult<()>
                 "Hello {},\n\nAn urgent client alert (reference {alert_id}) has been open for more than {} minutes without a clinician acknowledging it. \
                  Please make sure someone on the care team sees it.\n\nTend\n",
                 admin.name,
-                ESCALATE_AFTER.whole_minutes()
+                escalate_after(state).whole_minutes()
             ),
         };
         enqueue_at(
@@ -291,4 +366,115 @@ pub async fn escalate_if_open(state: &AppState, alert_id: Uuid) -> AppResult<()>
         .await?;
     }
     Ok(())
+}
+
+/// The fields escalation needs.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct StoredAlert {
+    /// The client.
+    pub client_id: Uuid,
+    /// Who it was raised for.
+    pub recipient_id: Uuid,
+    /// Kind.
+    pub kind: String,
+    /// Severity.
+    pub severity: String,
+    /// Source record.
+    pub source_id: Uuid,
+    /// Status.
+    pub status: String,
+    /// Raised at.
+    pub created_at: Timestamp,
+}
+
+impl Db {
+    /// One alert by id.
+    pub async fn alert(&self, id: Uuid) -> DbResult<Option<StoredAlert>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT client_id, recipient_id, kind, severity, source_id, status, created_at FROM alerts WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
+    /// Open urgent alerts for a clinician (for the banner on every page).
+    pub async fn open_urgent_alerts(&self, recipient_id: Uuid) -> DbResult<i64> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM alerts WHERE recipient_id = $1 AND status = 'open' AND severity = 'urgent'",
+            )
+            .bind(recipient_id)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Stores the sealed note and who resolved an alert.
+    pub async fn set_alert_resolution(
+        &self,
+        id: Uuid,
+        sealed_note: &[u8],
+        by: Uuid,
+    ) -> DbResult<()> {
+        with_pool!(self, |pool| {
+            sqlx::query("UPDATE alerts SET resolution_sealed = $1, resolved_by = $2 WHERE id = $3")
+                .bind(sealed_note)
+                .bind(by)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+}
+
+/// What the paging webhook receives: ids and plain facts, never clinical text or names.
+#[derive(Serialize)]
+struct WebhookPayload {
+    event: &'static str,
+    alert_id: Uuid,
+    severity: String,
+    kind: String,
+    raised_at: String,
+    url: String,
+}
+
+/// POSTs an urgent alert to `TEND_ALERT_WEBHOOK_URL`; an error status or network failure is
+/// an error, so the job queue retries it.
+pub async fn call_webhook(state: &AppState, alert_id: Uuid) -> Result<(), String> {
+    let Some(url) = state.config.alert_webhook_url.as_deref() else {
+        return Ok(());
+    };
+    let alert = state
+        .db
+        .alert(alert_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the alert no longer exists")?;
+    let payload = WebhookPayload {
+        event: "tend.alert.urgent",
+        alert_id,
+        severity: alert.severity,
+        kind: alert.kind,
+        raised_at: alert.created_at.to_rfc3339(),
+        url: format!("{}/alerts", state.config.base_url()),
+    };
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client
+        .post(url)
+        .json(&payload)
+        .send()
+        .await
+        .map_err(|e| format!("webhook unreachable: {e}"))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("webhook answered {}", response.status()))
+    }
 }

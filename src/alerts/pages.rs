@@ -43,6 +43,9 @@ pub async fn show_alerts(
 pub struct UpdateForm {
     /// `acknowledge` or `resolve`.
     action: String,
+    /// What was done (required to resolve).
+    #[serde(default)]
+    note: String,
 }
 
 /// `POST /alerts/{id}`
@@ -63,12 +66,29 @@ pub async fn update_alert(
             ));
         }
     };
+    let note = form.note.trim();
+    if status == "resolved" {
+        crate::web::extract::check_required("note", note)
+            .map_err(|e| AppError::Invalid(vec![e]))?;
+        crate::web::extract::check_len("note", note, 4000)
+            .map_err(|e| AppError::Invalid(vec![e]))?;
+    }
     if !state
         .db
         .set_alert_status(id, current.user.id, status)
         .await?
     {
         return Err(AppError::NotFound);
+    }
+    if status == "resolved" {
+        let sealed = state
+            .sealer
+            .seal(&format!("alerts.resolution:{id}"), note)
+            .await?;
+        state
+            .db
+            .set_alert_resolution(id, &sealed, current.user.id)
+            .await?;
     }
     state
         .audit

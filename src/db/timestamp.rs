@@ -48,6 +48,13 @@ impl Timestamp {
         Ok(Timestamp(naive.assume_utc()))
     }
 
+    /// RFC 3339 (`2026-11-26T13:05:00.123456Z`), for JSON.
+    pub fn to_rfc3339(self) -> String {
+        self.0
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    }
+
     /// A human-friendly rendering for pages: `2026-11-26 13:05 UTC`.
     pub fn display(self) -> String {
         let fmt = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");

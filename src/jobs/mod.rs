@@ -46,6 +46,29 @@ pub enum JobKind {
         /// When it was due (Unix seconds); the next one is scheduled strictly after this.
         due_unix: i64,
     },
+    /// Screen a client's text whose first screening failed (the text rides sealed).
+    ScreenText {
+        /// The client who wrote it.
+        client_id: Uuid,
+        /// `message`, `journal`, `reflection` or `letter`.
+        source_kind: String,
+        /// The stored record.
+        source_id: Uuid,
+        /// The text.
+        text: String,
+    },
+    /// Tell the operator's paging webhook about an urgent alert (ids only).
+    AlertWebhook {
+        /// The alert.
+        alert_id: Uuid,
+    },
+    /// Email a participant that a message is waiting, if they still have not read it.
+    MessageWaiting {
+        /// The message.
+        message_id: Uuid,
+        /// Who should read it.
+        recipient_id: Uuid,
+    },
 }
 
 impl JobKind {
@@ -56,6 +79,9 @@ impl JobKind {
             JobKind::EscalateAlert { .. } => "escalate_alert",
             JobKind::RaiseAlert(_) => "raise_alert",
             JobKind::PracticeReminder { .. } => "practice_reminder",
+            JobKind::ScreenText { .. } => "screen_text",
+            JobKind::AlertWebhook { .. } => "alert_webhook",
+            JobKind::MessageWaiting { .. } => "message_waiting",
         }
     }
 }
@@ -282,6 +308,20 @@ async fn execute(state: &AppState, job: &JobRow) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())
         }
+        JobKind::ScreenText {
+            client_id,
+            source_kind,
+            source_id,
+            text,
+        } => {
+            crate::safety::risk::retry_screening(state, client_id, &source_kind, source_id, &text)
+                .await
+        }
+        JobKind::AlertWebhook { alert_id } => crate::alerts::call_webhook(state, alert_id).await,
+        JobKind::MessageWaiting {
+            message_id,
+            recipient_id,
+        } => crate::messaging::notify_if_unread(state, message_id, recipient_id).await,
     }
 }
 

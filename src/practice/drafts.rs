@@ -146,7 +146,14 @@ pub async fn save(
     match state.db.save_draft_text(id, &sealed, version).await {
         Ok(new_version) => {
             // One alert per draft (the ledger is idempotent per source), however often it is saved.
-            let risky = crate::safety::screen::screen_and_alert(state, client.id, text, id).await;
+            let risky = crate::safety::risk::screen_and_alert(
+                state,
+                client.id,
+                text,
+                crate::safety::risk::Source { kind: "letter", id },
+            )
+            .await
+            .show_help;
             if risky {
                 state
                     .audit

@@ -17,7 +17,7 @@ use crate::audit::{Event, Outcome};
 use crate::care::record::{Access, authorize};
 use crate::db::{Timestamp, new_id};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::safety::screen::screen_and_alert;
+use crate::safety::risk::{Source, screen_and_alert};
 use crate::web::AppState;
 use crate::web::extract::{Form, Page, Signed};
 use crate::web::layout::{Errors, Layout};
@@ -274,7 +274,17 @@ pub async fn record_completion(
             .from_ip(ip),
         )
         .await?;
-    let risky = screen_and_alert(state, client.id, reflection, id).await;
+    let risky = screen_and_alert(
+        state,
+        client.id,
+        reflection,
+        Source {
+            kind: "reflection",
+            id,
+        },
+    )
+    .await
+    .show_help;
     Ok((id, risky))
 }
 
@@ -493,7 +503,17 @@ pub async fn save_entry(
             .from_ip(ip),
         )
         .await?;
-    let risky = screen_and_alert(state, client.id, text, id).await;
+    let risky = screen_and_alert(
+        state,
+        client.id,
+        text,
+        Source {
+            kind: "journal",
+            id,
+        },
+    )
+    .await
+    .show_help;
     Ok((id, risky))
 }
 

@@ -6,12 +6,15 @@
 //! not be reproduced without the authors' permission (reference §10, licence UNVERIFIED).
 //! The plan is sealed at rest; every read and write is audited.
 
+pub mod api;
+pub mod crisis;
 pub mod pages;
+pub mod risk;
 pub mod screen;
 
 use uuid::Uuid;
 
-use crate::authz::{ANY_ROLE, CLIENT};
+use crate::authz::{ANY_ROLE, Access, CLIENT, CLINICIAN};
 use crate::db::{Db, DbError, DbResult, Timestamp};
 use crate::web::routes::Route;
 use crate::with_pool;
@@ -51,8 +54,8 @@ pub const SECTIONS: [(&str, &str, &str); 7] = [
     ),
     (
         "what_matters",
-        "What matters most to me",
-        "The people, hopes and reasons that keep you going.",
+        "My reasons for living",
+        "The people, hopes, plans and small things that keep you going and matter most to you.",
     ),
 ];
 
@@ -62,6 +65,13 @@ pub fn routes() -> Vec<Route> {
         Route::get("/safety-plan", CLIENT, pages::show_own_plan),
         Route::get("/clients/{id}/safety-plan", ANY_ROLE, pages::show_plan),
         Route::post("/clients/{id}/safety-plan", ANY_ROLE, pages::save_plan),
+        Route::get(
+            "/clients/{id}/safety-plan/versions/{version}",
+            ANY_ROLE,
+            pages::show_version,
+        ),
+        Route::get("/help", Access::Public, pages::help),
+        Route::post("/api/v1/safety/screen", CLINICIAN, api::screen_text),
     ]
 }
 
@@ -74,6 +84,19 @@ pub struct PlanRow {
     pub version: i64,
     /// When it last changed.
     pub updated_at: Timestamp,
+}
+
+/// One saved version of a plan.
+#[derive(sqlx::FromRow)]
+pub struct PlanVersion {
+    /// Version number (1 is the first).
+    pub version: i64,
+    /// Sealed JSON of the sections (sealed with [`plan_context`]).
+    pub content_sealed: Vec<u8>,
+    /// Who saved it.
+    pub updated_by_name: String,
+    /// When.
+    pub created_at: Timestamp,
 }
 
 /// Associated data for a sealed plan.
@@ -94,6 +117,19 @@ impl Db {
         }))
     }
 
+    /// Every saved version of a client's plan, newest first.
+    pub async fn safety_plan_versions(&self, client_id: Uuid) -> DbResult<Vec<PlanVersion>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT v.version, v.content_sealed, u.name AS updated_by_name, v.created_at FROM safety_plan_versions v \
+                 JOIN users u ON u.id = v.updated_by WHERE v.client_id = $1 ORDER BY v.version DESC",
+            )
+            .bind(client_id)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// Saves a plan if it is still at `version` (0 for a new plan); returns the new version or
     /// [`DbError::Conflict`] when someone else saved first.
     pub async fn save_safety_plan(
@@ -105,13 +141,14 @@ impl Db {
     ) -> DbResult<i64> {
         let now = Timestamp::now();
         let done = with_pool!(self, |pool| {
-            if version == 0 {
+            let mut tx = pool.begin().await?;
+            let n = if version == 0 {
                 sqlx::query("INSERT INTO safety_plans (client_id, content_sealed, version, updated_by, updated_at) VALUES ($1, $2, 1, $3, $4) ON CONFLICT (client_id) DO NOTHING")
                     .bind(client_id)
                     .bind(sealed)
                     .bind(by)
                     .bind(now)
-                    .execute(pool)
+                    .execute(&mut *tx)
                     .await?
                     .rows_affected()
             } else {
@@ -121,10 +158,23 @@ impl Db {
                     .bind(now)
                     .bind(client_id)
                     .bind(version)
-                    .execute(pool)
+                    .execute(&mut *tx)
                     .await?
                     .rows_affected()
+            };
+            if n == 1 {
+                // The same transaction keeps every version, so history and plan never disagree.
+                sqlx::query("INSERT INTO safety_plan_versions (client_id, version, content_sealed, updated_by, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(client_id)
+                    .bind(version + 1)
+                    .bind(sealed)
+                    .bind(by)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
             }
+            tx.commit().await?;
+            n
         });
         if done == 1 {
             Ok(version + 1)

@@ -41,6 +41,34 @@ struct PlanPage {
     version: i64,
     updated: Option<String>,
     empty: bool,
+    /// Earlier versions: (number, who, when).
+    versions: Vec<(i64, String, String)>,
+    /// Showing an earlier version (read-only).
+    viewing_version: Option<i64>,
+}
+
+/// Opens a sealed plan into its sections.
+async fn open_sections(
+    state: &AppState,
+    client_id: Uuid,
+    sealed: Option<&[u8]>,
+) -> AppResult<Vec<SectionView>> {
+    let content: BTreeMap<String, String> = match sealed {
+        Some(bytes) => {
+            serde_json::from_str(&state.sealer.open(&plan_context(client_id), bytes).await?)
+                .map_err(|e| AppError::Internal(e.to_string()))?
+        }
+        None => BTreeMap::new(),
+    };
+    Ok(SECTIONS
+        .iter()
+        .map(|(field, heading, hint)| SectionView {
+            field,
+            heading,
+            hint,
+            text: content.get(*field).cloned().unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// `GET /safety-plan`: the signed-in client's own plan.
@@ -65,24 +93,18 @@ pub async fn show_plan(
         })
         .await?;
     let row = state.db.safety_plan(id).await?;
-    let content: BTreeMap<String, String> = match &row {
-        Some(r) => serde_json::from_str(
-            &state
-                .sealer
-                .open(&plan_context(id), &r.content_sealed)
-                .await?,
-        )
-        .map_err(|e| AppError::Internal(e.to_string()))?,
-        None => BTreeMap::new(),
-    };
-    let sections: Vec<SectionView> = SECTIONS
-        .iter()
-        .map(|(field, heading, hint)| SectionView {
-            field,
-            heading,
-            hint,
-            text: content.get(*field).cloned().unwrap_or_default(),
-        })
+    let sections = open_sections(
+        &state,
+        id,
+        row.as_ref().map(|r| r.content_sealed.as_slice()),
+    )
+    .await?;
+    let versions = state
+        .db
+        .safety_plan_versions(id)
+        .await?
+        .into_iter()
+        .map(|v| (v.version, v.updated_by_name, v.created_at.display()))
         .collect();
     let own = current.user.id == id;
     let html = PlanPage {
@@ -99,9 +121,71 @@ pub async fn show_plan(
         sections,
         version: row.as_ref().map_or(0, |r| r.version),
         updated: row.map(|r| r.updated_at.display()),
+        versions,
+        viewing_version: None,
     }
     .render()?;
     Ok(Html(html).into_response())
+}
+
+/// `GET /clients/{id}/safety-plan/versions/{version}`: an earlier version, read-only and
+/// printable.
+pub async fn show_version(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    Path((id, version)): Path<(Uuid, i64)>,
+) -> AppResult<Response> {
+    let (_, event) = authorize(&state, &current.user, id, Access::Read, page.ip.as_deref()).await?;
+    let versions = state.db.safety_plan_versions(id).await?;
+    let chosen = versions
+        .iter()
+        .find(|v| v.version == version)
+        .ok_or(AppError::NotFound)?;
+    state
+        .audit
+        .record(crate::audit::Event {
+            action: "safety_plan.read_version",
+            ..event
+        })
+        .await?;
+    let sections = open_sections(&state, id, Some(&chosen.content_sealed)).await?;
+    let html = PlanPage {
+        layout: page.layout(&format!("Safety plan, version {version}")),
+        client_id: id,
+        own: current.user.id == id,
+        can_edit: false,
+        empty: sections.iter().all(|s| s.text.is_empty()),
+        sections,
+        version,
+        updated: Some(chosen.created_at.display()),
+        versions: Vec::new(),
+        viewing_version: Some(version),
+    }
+    .render()?;
+    Ok(Html(html).into_response())
+}
+
+/// The help page.
+#[derive(Template)]
+#[template(path = "safety/help.html")]
+struct HelpPage {
+    layout: crate::web::layout::Layout,
+    is_client: bool,
+}
+
+/// `GET /help`: crisis lines for anyone, and for a signed-in client their safety plan and a
+/// way to their therapist. Works without JavaScript and without signing in.
+pub async fn help(page: Page) -> AppResult<Response> {
+    let is_client = page.attention.is_client;
+    Ok(Html(
+        HelpPage {
+            layout: page.layout("Need help now?"),
+            is_client,
+        }
+        .render()?,
+    )
+    .into_response())
 }
 
 /// `POST /clients/{id}/safety-plan`

@@ -167,19 +167,32 @@ pub struct Page {
     pub path: String,
     /// Source address for the audit trail.
     pub ip: Option<String>,
+    /// What the header shows: open urgent alerts, unread messages, crisis lines.
+    pub attention: crate::web::layout::Attention,
 }
 
 impl Page {
     /// The layout for a page titled `title`.
     pub fn layout(&self, title: &str) -> Layout {
-        Layout::new(title, self.user.as_ref(), self.csrf.clone(), &self.path)
+        let mut layout = Layout::new(title, self.user.as_ref(), self.csrf.clone(), &self.path);
+        layout.attention = self.attention.clone();
+        layout
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Page {
+impl FromRequestParts<crate::web::AppState> for Page {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::web::AppState,
+    ) -> Result<Self, AppError> {
+        let user = parts
+            .extensions
+            .get::<CurrentUser>()
+            .filter(|u| u.session.stage == crate::accounts::queries::Stage::Full)
+            .cloned();
+        let attention = crate::web::layout::Attention::load(state, user.as_ref()).await;
         Ok(Page {
             user: parts.extensions.get::<CurrentUser>().cloned(),
             csrf: parts
@@ -189,6 +202,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
                 .unwrap_or_default(),
             path: parts.uri.path().to_string(),
             ip: parts.extensions.get::<ClientIp>().and_then(|c| c.0.clone()),
+            attention,
         })
     }
 }

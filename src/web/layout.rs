@@ -32,6 +32,58 @@ pub struct Layout {
     pub csrf: String,
     /// Links for the caller's role.
     pub nav: Vec<NavLink>,
+    /// Badges, the urgent-alert banner and crisis lines.
+    pub attention: Attention,
+}
+
+/// What the header and crisis blocks need beyond the caller: counts that ask for attention
+/// and the practice's crisis lines.
+#[derive(Clone, Debug)]
+pub struct Attention {
+    /// Open urgent alerts for a clinician (a banner on every page).
+    pub urgent_alerts: i64,
+    /// Unread messages.
+    pub unread_messages: i64,
+    /// Whether the caller is a client (the "Need help now?" link stands out).
+    pub is_client: bool,
+    /// Crisis lines to show, practice's first.
+    pub crisis: Vec<crate::safety::crisis::Region>,
+}
+
+impl Default for Attention {
+    fn default() -> Self {
+        Attention {
+            urgent_alerts: 0,
+            unread_messages: 0,
+            is_client: false,
+            crisis: crate::safety::crisis::resolve("us", &[]),
+        }
+    }
+}
+
+impl Attention {
+    /// Loads the counts for `user` (when fully signed in) and the crisis lines. A failed
+    /// count shows as zero rather than failing the page; the crisis lines fall back to the
+    /// verified defaults.
+    pub async fn load(state: &crate::web::AppState, user: Option<&CurrentUser>) -> Attention {
+        let practice = state.crisis.practice_lines(&state.db).await;
+        let mut attention = Attention {
+            crisis: crate::safety::crisis::resolve(&state.config.crisis_region, &practice),
+            ..Attention::default()
+        };
+        let Some(user) = user else {
+            return attention;
+        };
+        let id = user.user.id;
+        attention.is_client = user.user.role == Role::Client;
+        if matches!(user.user.role, Role::Therapist | Role::Supervisor) {
+            attention.urgent_alerts = state.db.open_urgent_alerts(id).await.unwrap_or(0);
+        }
+        if user.user.role != Role::Admin {
+            attention.unread_messages = state.db.unread_total(id).await.unwrap_or(0);
+        }
+        attention
+    }
 }
 
 impl Layout {
@@ -44,6 +96,7 @@ impl Layout {
                 ("/", "Home"),
                 ("/practice", "Practice"),
                 ("/journal", "Journal"),
+                ("/messages", "Messages"),
                 ("/safety-plan", "Safety plan"),
                 ("/account", "Account"),
             ],
@@ -51,6 +104,7 @@ impl Layout {
                 ("/", "Home"),
                 ("/clients", "Clients"),
                 ("/progress", "Progress"),
+                ("/messages", "Messages"),
                 ("/alerts", "Alerts"),
                 ("/account", "Account"),
             ],
@@ -58,6 +112,7 @@ impl Layout {
                 ("/", "Home"),
                 ("/trainees", "Trainees"),
                 ("/clients", "Clients"),
+                ("/messages", "Messages"),
                 ("/account", "Account"),
             ],
             Some(Role::Admin) => &[
@@ -83,6 +138,7 @@ impl Layout {
                     current: *href == path || (*href != "/" && path.starts_with(href)),
                 })
                 .collect(),
+            attention: Attention::default(),
         }
     }
 
@@ -93,6 +149,7 @@ impl Layout {
             user: None,
             csrf,
             nav: Vec::new(),
+            attention: Attention::default(),
         }
     }
 }

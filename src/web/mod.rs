@@ -40,4 +40,10 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// Wakes the job worker when a job is enqueued.
     pub wakeup: Wakeup,
+    /// Real-time delivery of new messages to open pages (across instances on PostgreSQL).
+    pub hub: crate::messaging::hub::Hub,
+    /// The practice's crisis lines, cached briefly.
+    pub crisis: crate::safety::crisis::Cache,
+    /// Fault switches for tests of the safety path (always off in normal running).
+    pub faults: Arc<crate::safety::risk::Faults>,
 }

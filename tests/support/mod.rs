@@ -198,6 +198,19 @@ impl TestApp {
         }
     }
 
+    /// Sends one request and returns only the status, without reading the body (for
+    /// endless responses such as event streams).
+    pub async fn send_status(&self, mut req: Request<Body>) -> StatusCode {
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+        self.router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("infallible")
+            .status()
+    }
+
     /// A browser with an empty cookie jar.
     pub fn visitor(&self) -> Visitor<'_> {
         Visitor {
@@ -416,6 +429,20 @@ impl Visitor<'_> {
             .await;
         self.keep_cookies(&response);
         response
+    }
+
+    /// A GET whose body is never read (event streams); returns the status.
+    pub async fn get_status(&mut self, path: &str) -> StatusCode {
+        let mut builder = Request::builder().method(Method::GET).uri(path);
+        if !self.cookies.is_empty() {
+            builder = builder.header(header::COOKIE, self.cookie_header());
+        }
+        if let Some(token) = &self.bearer {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        self.app
+            .send_status(builder.body(Body::empty()).expect("request"))
+            .await
     }
 
     pub async fn get(&mut self, path: &str) -> TestResponse {

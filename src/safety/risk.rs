@@ -1,0 +1,158 @@
+//! What happens when a client writes something: screen it, alert the care team, and tell the
+//! caller whether to show crisis resources — without ever failing the save.
+//!
+//! [`screen_and_alert`] runs after the text is stored. If screening itself fails, the client
+//! still sees crisis resources (we cannot tell, so we assume they may need them), and the
+//! screening is queued as a job that retries with backoff until it succeeds; the pending and
+//! failed jobs are listed for admins on `/admin/jobs`. If raising the alert fails,
+//! [`crate::alerts::notify_care_team`] queues that retry. Both failures are logged as errors.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use uuid::Uuid;
+
+use super::screen::{Level, Screening, screen};
+use crate::jobs::JobKind;
+use crate::web::AppState;
+
+/// Switches that make parts of the safety path fail on purpose, so tests can prove the
+/// failure is loud and retried. Always off in normal running.
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Screening fails as if its module crashed.
+    pub screening: AtomicBool,
+}
+
+/// Where a screened text came from.
+#[derive(Clone, Copy, Debug)]
+pub struct Source {
+    /// `message`, `journal`, `reflection` or `letter` (the alert kind is `<kind>_risk`).
+    pub kind: &'static str,
+    /// The stored record's id.
+    pub id: Uuid,
+}
+
+/// What the caller should do now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RiskOutcome {
+    /// The level found, or `None` when screening failed (see `screened`).
+    pub level: Level,
+    /// Whether screening ran; when it did not, a retry is queued.
+    pub screened: bool,
+    /// Show crisis resources and the safety plan in this response.
+    pub show_help: bool,
+}
+
+impl RiskOutcome {
+    /// The value stored beside the text: the level, or `unscreened`.
+    pub fn stored_level(&self) -> &'static str {
+        if self.screened {
+            self.level.as_str()
+        } else {
+            "unscreened"
+        }
+    }
+}
+
+/// Screens `text`, unless the fault switch is on; `Err` when screening could not run.
+pub fn try_screen(state: &AppState, text: &str) -> Result<Screening, String> {
+    if state.faults.screening.load(Ordering::Relaxed) {
+        return Err("screening is unavailable (injected fault)".into());
+    }
+    // A panic inside the rules must not lose the client's text or the help they need.
+    std::panic::catch_unwind(|| screen(text)).map_err(|_| "screening panicked".to_string())
+}
+
+/// Screens text a client wrote (already saved as `source`); raises an alert for their care
+/// team when it holds risk (`urgent` → urgent alert, `concern` → review alert); answers
+/// whether to show crisis resources now. Never fails its caller.
+pub async fn screen_and_alert(
+    state: &AppState,
+    client_id: Uuid,
+    text: &str,
+    source: Source,
+) -> RiskOutcome {
+    alert_on(state, client_id, text, source, try_screen(state, text)).await
+}
+
+/// The second half of [`screen_and_alert`], for callers that screened before storing (to
+/// store the level with the text): alerts on `screening`, or queues a retry when it failed.
+pub async fn alert_on(
+    state: &AppState,
+    client_id: Uuid,
+    text: &str,
+    source: Source,
+    screening: Result<Screening, String>,
+) -> RiskOutcome {
+    match screening {
+        Ok(screening) => {
+            alert_for(state, client_id, source, screening.level).await;
+            RiskOutcome {
+                level: screening.level,
+                screened: true,
+                show_help: screening.level != Level::None,
+            }
+        }
+        Err(error) => {
+            tracing::error!(client = %client_id, source = %source.id, kind = source.kind, %error, "risk screening failed; showing crisis resources and queueing a retry");
+            let job = JobKind::ScreenText {
+                client_id,
+                source_kind: source.kind.to_string(),
+                source_id: source.id,
+                text: text.to_string(),
+            };
+            let key = format!("screen:{}:{}", source.kind, source.id);
+            if let Err(err) = crate::jobs::enqueue(state, &job, Some(&key)).await {
+                tracing::error!(client = %client_id, source = %source.id, error = %err, "could not queue the screening retry either");
+            }
+            RiskOutcome {
+                level: Level::None,
+                screened: false,
+                show_help: true,
+            }
+        }
+    }
+}
+
+/// Raises the alert a level calls for.
+async fn alert_for(state: &AppState, client_id: Uuid, source: Source, level: Level) {
+    let severity = match level {
+        Level::Urgent => "urgent",
+        Level::Concern => "review",
+        Level::None => return,
+    };
+    let kind = format!("{}_risk", source.kind);
+    crate::alerts::notify_care_team(state, client_id, &kind, severity, source.id).await;
+}
+
+/// The job behind a failed screening: screens again and alerts; fails (and so retries) while
+/// screening still fails.
+pub async fn retry_screening(
+    state: &AppState,
+    client_id: Uuid,
+    kind: &str,
+    source_id: Uuid,
+    text: &str,
+) -> Result<(), String> {
+    let screening = try_screen(state, text)?;
+    let kind: &'static str = match kind {
+        "message" => "message",
+        "journal" => "journal",
+        "reflection" => "reflection",
+        "letter" => "letter",
+        _ => "text",
+    };
+    alert_for(
+        state,
+        client_id,
+        Source {
+            kind,
+            id: source_id,
+        },
+        screening.level,
+    )
+    .await;
+    // A message keeps `unscreened` as its stored level (messages are immutable); the alert
+    // ledger records what the retry found.
+    Ok(())
+}
