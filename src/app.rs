@@ -132,6 +132,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "no administrator yet: open http://{addr}/setup on this machine, or run `tend admin create-user --role admin`"
         );
     }
+    let signal = wait_for_signal();
     tracing::info!(%addr, backend = ?state.db.backend(), ready_ms = started.elapsed().as_millis() as u64, "Tend is ready");
     println!("Tend is ready at http://{addr}");
     let db = state.db.clone();
@@ -140,7 +141,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            wait_for_signal().await;
+            signal.await;
             tracing::info!("shutting down: finishing requests in flight");
             // Open message streams never finish on their own; end them so shutdown can.
             hub.close();
@@ -157,21 +158,26 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn wait_for_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the Ctrl-C and SIGTERM handlers now (so a signal that arrives right after
+/// "ready" is not missed) and returns a future that resolves on either.
+fn wait_for_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    }
 }

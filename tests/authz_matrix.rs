@@ -335,6 +335,15 @@ const MATRIX: &[Row] = &[
         false,
     ),
     ("GET", "/admin/audit", &[Admin], &[], false),
+    ("GET", "/admin/jobs", &[Admin], &[], false),
+    ("GET", "/admin/crisis-lines", &[Admin], &[], false),
+    (
+        "POST",
+        "/admin/crisis-lines",
+        &[Admin],
+        &[("lines", "On-call clinician | Call | 555 0100 | tel:5550100")],
+        false,
+    ),
     (
         "GET",
         "/admin/break-glass/{client_id}",

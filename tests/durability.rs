@@ -4,43 +4,12 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use tend::accounts::queries::Stage;
 use tend::authz::Role;
-use tend::config::Config;
-
-/// Starts `tend serve` on a free port over `config`'s data; returns the process and address.
-fn start_server(config: &Config) -> (Child, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tend"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0"])
-        .env("TEND_DATA_DIR", &config.data_dir)
-        .env_remove("TEND_MASTER_KEY")
-        .env("TEND_RUN_JOBS", "false");
-    match &config.database_url {
-        Some(url) => cmd.env("DATABASE_URL", url),
-        None => cmd.env_remove("DATABASE_URL"),
-    };
-    let mut server = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait for the server's own "ready" line, which it prints after binding.
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("server exited before it was ready")
-            .unwrap();
-        if let Some(url) = line.strip_prefix("Tend is ready at http://") {
-            break url.trim().to_string();
-        }
-    };
-    (server, addr)
-}
 
 #[tokio::test]
 async fn an_acknowledged_save_survives_kill_9() {
@@ -49,7 +18,7 @@ async fn an_acknowledged_save_survives_kill_9() {
     let client = app.client_of(&therapist, "c@tend.test").await;
     let session = app.session_token(&therapist, "web", Stage::Full).await;
     let config = (*app.state.config).clone();
-    let (mut server, addr) = start_server(&config);
+    let (mut server, addr) = support::server::start(&config);
 
     let sentence = "Saved just before the power went out";
     let csrf = tend::crypto::token::new_token().0;
@@ -80,7 +49,7 @@ async fn an_acknowledged_save_survives_kill_9() {
 #[tokio::test]
 async fn sigterm_shuts_down_cleanly() {
     let app = support::TestApp::new().await;
-    let (mut server, addr) = start_server(&app.state.config);
+    let (mut server, addr) = support::server::start(&app.state.config);
     let mut stream = TcpStream::connect(&addr).unwrap();
     stream
         .write_all(

@@ -17,6 +17,9 @@ pub fn routes() -> Vec<Route> {
         Route::get("/admin/users", ADMIN, pages::show_users),
         Route::post("/admin/invitations", ADMIN, pages::invite_staff),
         Route::get("/admin/audit", ADMIN, pages::show_audit),
+        Route::get("/admin/jobs", ADMIN, pages::show_jobs),
+        Route::get("/admin/crisis-lines", ADMIN, pages::show_crisis_lines),
+        Route::post("/admin/crisis-lines", ADMIN, pages::save_crisis_lines),
         Route::get(
             "/admin/break-glass/{client_id}",
             ADMIN,

@@ -288,3 +288,141 @@ pub async fn break_glass(
         .await?;
     Ok(Redirect::to(&format!("/clients/{client_id}")).into_response())
 }
+
+/// The background-work page.
+#[derive(Template)]
+#[template(path = "admin/jobs.html")]
+struct JobsPage {
+    layout: crate::web::layout::Layout,
+    jobs: Vec<crate::jobs::AttentionJob>,
+}
+
+/// `GET /admin/jobs`: failed and retrying background work, safety work first, so a failure
+/// in screening, alerting or paging is visible rather than silent.
+pub async fn show_jobs(State(state): State<AppState>, page: Page) -> AppResult<Response> {
+    let mut jobs = state.db.jobs_needing_attention().await?;
+    jobs.sort_by_key(|j| !j.is_safety());
+    Ok(Html(
+        JobsPage {
+            layout: page.layout("Background work"),
+            jobs,
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+/// The crisis-lines page.
+#[derive(Template)]
+#[template(path = "admin/crisis_lines.html")]
+struct CrisisLinesPage {
+    layout: crate::web::layout::Layout,
+    text: String,
+    region: String,
+    errors: crate::web::layout::Errors,
+    saved: bool,
+}
+
+/// The practice's lines as the form shows them: one per line, `name | how | contact | link`.
+fn lines_as_text(lines: &[crate::safety::crisis::Line]) -> String {
+    lines
+        .iter()
+        .map(|l| format!("{} | {} | {} | {}", l.name, l.how, l.contact, l.href))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `GET /admin/crisis-lines`
+pub async fn show_crisis_lines(State(state): State<AppState>, page: Page) -> AppResult<Response> {
+    let lines = state.db.practice_crisis_lines().await?;
+    Ok(Html(
+        CrisisLinesPage {
+            layout: page.layout("Crisis lines"),
+            text: lines_as_text(&lines),
+            region: state.config.crisis_region.clone(),
+            errors: crate::web::layout::Errors::default(),
+            saved: false,
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+/// The crisis-lines form.
+#[derive(serde::Deserialize)]
+pub struct CrisisLinesForm {
+    #[serde(default)]
+    lines: String,
+}
+
+/// `POST /admin/crisis-lines`: the practice's own lines, shown first everywhere crisis
+/// resources appear.
+pub async fn save_crisis_lines(
+    State(state): State<AppState>,
+    page: Page,
+    Signed(current): Signed,
+    crate::web::extract::Form(form): crate::web::extract::Form<CrisisLinesForm>,
+) -> AppResult<Response> {
+    let mut lines = Vec::new();
+    let mut problems = Vec::new();
+    for (n, raw) in form
+        .lines
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let parts: Vec<&str> = raw.split('|').map(str::trim).collect();
+        let line = crate::safety::crisis::Line {
+            name: parts.first().copied().unwrap_or_default().to_string(),
+            how: parts.get(1).copied().unwrap_or_default().to_string(),
+            contact: parts.get(2).copied().unwrap_or_default().to_string(),
+            href: parts.get(3).copied().unwrap_or_default().to_string(),
+        };
+        match crate::safety::crisis::check_line(&line) {
+            Ok(()) => lines.push(line),
+            Err(message) => problems.push(crate::error::FieldError::new(
+                "lines",
+                format!("Line {}: {message}", n + 1),
+            )),
+        }
+    }
+    if lines.len() > 20 {
+        problems.push(crate::error::FieldError::new(
+            "lines",
+            "Please list at most 20 lines.",
+        ));
+    }
+    if !problems.is_empty() {
+        let html = CrisisLinesPage {
+            layout: page.layout("Crisis lines"),
+            text: form.lines,
+            region: state.config.crisis_region.clone(),
+            errors: crate::web::layout::Errors(problems),
+            saved: false,
+        }
+        .render()?;
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
+    }
+    state.db.set_practice_crisis_lines(&lines).await?;
+    state.crisis.forget();
+    state
+        .audit
+        .record(
+            crate::audit::Event::new(
+                Some(current.user.principal()),
+                "settings.crisis_lines_updated",
+                crate::audit::Outcome::Success,
+            )
+            .from_ip(page.ip.as_deref()),
+        )
+        .await?;
+    let html = CrisisLinesPage {
+        layout: page.layout("Crisis lines"),
+        text: lines_as_text(&lines),
+        region: state.config.crisis_region.clone(),
+        errors: crate::web::layout::Errors::default(),
+        saved: true,
+    }
+    .render()?;
+    Ok(Html(html).into_response())
+}

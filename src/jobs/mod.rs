@@ -86,6 +86,35 @@ impl JobKind {
     }
 }
 
+/// A job shown on the admin's background-work page (never its payload).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AttentionJob {
+    /// Job id.
+    pub id: Uuid,
+    /// Kind name.
+    pub kind: String,
+    /// `pending`, `running` or `failed`.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+    /// Next run.
+    pub run_at: Timestamp,
+    /// Queued at.
+    pub created_at: Timestamp,
+}
+
+impl AttentionJob {
+    /// Whether it is part of the safety path (screening, alerts, escalation, paging).
+    pub fn is_safety(&self) -> bool {
+        matches!(
+            self.kind.as_str(),
+            "screen_text" | "raise_alert" | "escalate_alert" | "alert_webhook"
+        )
+    }
+}
+
 /// A claimed job.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct JobRow {
@@ -185,6 +214,20 @@ impl Db {
                 .await?;
         });
         Ok(())
+    }
+
+    /// Jobs an admin should know about: failed ones, ones being retried, and safety work
+    /// (screening and alert retries) still waiting. Newest first, at most 200.
+    pub async fn jobs_needing_attention(&self) -> DbResult<Vec<AttentionJob>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, kind, state, attempts, last_error, run_at, created_at FROM jobs \
+                 WHERE state = 'failed' OR (state IN ('pending', 'running') AND (attempts > 0 OR kind IN ('screen_text', 'raise_alert'))) \
+                 ORDER BY created_at DESC LIMIT 200",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
     }
 
     /// Records a failure: back to `pending` at `retry_at`, or `failed` when `retry_at` is None.

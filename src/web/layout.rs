@@ -120,6 +120,7 @@ impl Layout {
                 ("/admin/users", "People"),
                 ("/admin/instruments", "Questionnaires"),
                 ("/admin/audit", "Audit"),
+                ("/admin/jobs", "Background work"),
                 ("/account", "Account"),
             ],
         };

@@ -7,6 +7,7 @@
 #![allow(dead_code, missing_docs)]
 
 pub mod proxy;
+pub mod server;
 pub mod smtp;
 
 use std::collections::HashMap;
