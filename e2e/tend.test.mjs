@@ -176,6 +176,21 @@ test("a client signs in on a phone, reads their record and their account", async
   await page.getByRole("button", { name: "Save plan" }).click();
   await page.getByText(/Last changed/).waitFor();
   await checkPage(page, "safety plan");
+  // Help is one tap away from every page; messages to the therapist work with live updates.
+  await page.getByRole("link", { name: "Need help now?" }).click();
+  await page.locator("h1", { hasText: "Need help now?" }).waitFor();
+  await checkPage(page, "help now");
+  await page.getByRole("navigation").getByRole("link", { name: /Messages/ }).click();
+  await page.locator("h1", { hasText: "Messages" }).waitFor();
+  await checkPage(page, "messages");
+  await page.locator("main a[href^='/messages/']").first().click();
+  await page.locator("#messages").waitFor();
+  await page.waitForFunction(() => document.querySelector("#messages").dataset.live === "yes");
+  await page.getByLabel("Your message").fill("Thank you for this week. The breathing helped.");
+  await page.getByRole("button", { name: "Send" }).click();
+  await page.locator("li.message.mine", { hasText: "The breathing helped." }).waitFor();
+  assert.equal(await page.getByLabel("Your message").inputValue(), "");
+  await checkPage(page, "conversation");
   await page.getByRole("link", { name: "Account" }).click();
   await checkPage(page, "client account");
   await page.goto(`${base}/account/mfa`);

@@ -189,6 +189,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
     }
     seed_measures(state).await?;
     seed_practice(state).await?;
+    seed_messages(state).await?;
     state
         .audit
         .record(Event::new(None, "demo.seeded", Outcome::Success))
@@ -402,6 +403,66 @@ async fn seed_practice(state: &AppState) -> anyhow::Result<()> {
         save_entry(state, &amara, mood, &emotions, text, shared, None)
             .await
             .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// A short conversation between Amara and Maya, Maya's office hours and reply note, and a
+/// supervision conversation between Helen and Daniel.
+async fn seed_messages(state: &AppState) -> anyhow::Result<()> {
+    use crate::messaging::queries::MessagingSettings;
+    let (Some(amara), Some(maya)) = (
+        state.db.user_by_email("amara@tend.example").await?,
+        state.db.user_by_email("maya@tend.example").await?,
+    ) else {
+        return Ok(());
+    };
+    state
+        .db
+        .save_messaging_settings(
+            maya.id,
+            &MessagingSettings {
+                office_hours: "Monday to Thursday, 9am to 5pm".into(),
+                reply_note: "Thank you for writing. I read messages during office hours and usually reply within one working day. If you are in crisis or not safe, please don't wait for me: use the \"Need help now?\" link, or call your local emergency number.".into(),
+                backup_clinician_id: state.db.user_by_email("priya@tend.example").await?.map(|u| u.id),
+            },
+        )
+        .await?;
+    state.db.ensure_conversations(amara.id).await?;
+    let Some(conversation) = state
+        .db
+        .conversations_for(amara.id)
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    let Some(conversation) = state.db.conversation(conversation.id).await? else {
+        return Ok(());
+    };
+    let lines: [(&crate::accounts::queries::User, &str); 3] = [
+        (
+            &amara,
+            "I tried the self-compassion break before my presentation. My hands still shook, but I didn't call myself stupid afterwards. That felt new.",
+        ),
+        (
+            &maya,
+            "That is a real change, Amara: noticing the shaking and staying kind to yourself anyway. I'd love to hear more on Tuesday.",
+        ),
+        (&amara, "Thank you. See you Tuesday."),
+    ];
+    for (n, (sender, text)) in lines.iter().enumerate() {
+        crate::messaging::send(
+            state,
+            sender,
+            &conversation,
+            text,
+            &format!("demo-{n}"),
+            None,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     }
     Ok(())
 }

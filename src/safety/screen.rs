@@ -763,3 +763,42 @@ mod tests {
         assert_eq!(e.missed_urgent, vec!["the weather is nice".to_string()]);
     }
 }
+
+#[cfg(test)]
+mod evaluation {
+    use super::*;
+
+    fn run(tsv: &str) -> Evaluation {
+        let rows = parse_tsv(tsv);
+        assert!(rows.len() >= 190, "the evaluation file lost rows");
+        evaluate(rows.iter().map(|(l, t)| (*l, t.as_str())))
+    }
+
+    /// The two tuning sets must keep meeting the target (recall ≥ 0.95 for urgent statements,
+    /// precision ≥ 0.6): a rule change that breaks one fails here.
+    #[test]
+    fn the_tuning_sets_meet_the_recall_target() {
+        for (name, tsv) in [
+            ("dev", include_str!("../../safety/eval/dev.tsv")),
+            ("heldout", include_str!("../../safety/eval/heldout.tsv")),
+        ] {
+            let e = run(tsv);
+            assert!(
+                e.urgent_recall() >= 0.95 && e.urgent_precision() >= 0.6,
+                "{name}: urgent recall {:.3}, precision {:.3}; missed {:?}",
+                e.urgent_recall(),
+                e.urgent_precision(),
+                e.missed_urgent
+            );
+        }
+    }
+
+    /// `fresh.tsv` is held out: never tuned on, only reported (see safety/eval/README.md). This
+    /// guards the reported figure from silently getting worse.
+    #[test]
+    fn the_held_out_set_does_not_get_worse_than_reported() {
+        let e = run(include_str!("../../safety/eval/fresh.tsv"));
+        assert!(e.urgent_recall() >= 0.16, "{:.3}", e.urgent_recall());
+        assert!(e.risk_precision() >= 0.8, "{:.3}", e.risk_precision());
+    }
+}
