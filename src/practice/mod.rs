@@ -3,7 +3,7 @@
 //!
 //! Entry points: [`library`] (the practices, from `practices/practices.json`), [`routes`].
 //! Everything a client writes here is sealed at rest and passes through
-//! [`crate::safety::screen::screen_and_alert`], so risk language reaches the treating therapist.
+//! [`crate::safety::risk::screen_and_alert`], so risk language reaches the treating therapist.
 
 pub mod api;
 pub mod drafts;
