@@ -212,8 +212,7 @@ document.querySelectorAll("ol.messages[data-conversation]").forEach((list) => {
     if (!m.mine && document.visibilityState === "visible") markRead(m.id);
   };
   if ("EventSource" in window) {
-    const after = list.dataset.after;
-    const source = new EventSource(`/messages/${id}/events${after ? `?after=${after}` : ""}`);
+    const source = new EventSource(`/messages/${id}/events?after=${list.dataset.after}`);
     source.addEventListener("message", (e) => { try { add(JSON.parse(e.data)); } catch (_) { /* ignore a malformed event */ } });
     source.addEventListener("open", () => { list.dataset.live = "yes"; });
   }

@@ -211,16 +211,12 @@ async fn messages_are_sealed_at_rest_and_cannot_be_edited() {
         .assert_status(StatusCode::CREATED);
     let row = &app.db().latest_messages(id, 1).await.unwrap()[0];
     assert!(!String::from_utf8_lossy(&row.body_sealed).contains("lighthouse"));
-    let edit = match app.db() {
-        tend::db::Db::Sqlite(pool) => sqlx::query("UPDATE messages SET risk_level = 'none'")
+    let edit: Result<_, sqlx::Error> = tend::with_pool!(app.db(), |pool| {
+        sqlx::query("UPDATE messages SET risk_level = 'none'")
             .execute(pool)
             .await
-            .map(|_| ()),
-        tend::db::Db::Postgres(pool) => sqlx::query("UPDATE messages SET risk_level = 'none'")
-            .execute(pool)
-            .await
-            .map(|_| ()),
-    };
+            .map(|_| ())
+    });
     let error = edit.expect_err("messages are immutable");
     assert!(error.to_string().contains("immutable"), "{error}");
 }
@@ -247,42 +243,73 @@ async fn read_until(body: &mut Body, needle: &str) -> String {
 async fn an_open_page_receives_new_messages_as_server_sent_events() {
     let app = TestApp::new().await;
     let (therapist, client, id) = pair(&app).await;
-    let token = app
-        .session_token(&therapist, "web", tend::accounts::queries::Stage::Full)
-        .await;
-    let request = Request::get(format!("/messages/{id}/events"))
-        .header(header::COOKIE, format!("tend_session={token}"))
-        .body(Body::empty())
-        .unwrap();
-    let mut request = request;
-    request
-        .extensions_mut()
-        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
-            [127, 0, 0, 1],
-            40000,
-        ))));
-    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
-        .await
-        .unwrap();
+    let response = open_stream(&app, &therapist, &format!("/messages/{id}/events")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers()[header::CONTENT_TYPE].to_str().unwrap(),
         "text/event-stream"
     );
     let mut body = response.into_body();
-    let sent = app
-        .api_client(&client)
-        .await
-        .post_json(
-            &format!("/api/v1/conversations/{id}/messages"),
-            &json!({"body": "Are you there?", "client_key": "live"}),
-        )
-        .await
-        .json();
-    let message_id = sent["message"]["id"].as_str().unwrap().to_string();
+    let message_id = send_as(&app, &client, id, "Are you there?").await;
     let events = read_until(&mut body, &message_id).await;
     assert!(events.contains("event: message"));
     assert!(events.contains("Are you there?"));
+}
+
+#[tokio::test]
+async fn a_page_that_showed_no_messages_gets_the_ones_sent_before_its_stream_opened() {
+    let app = TestApp::new().await;
+    let (therapist, client, id) = pair(&app).await;
+    let page = app
+        .signed_in(&therapist)
+        .await
+        .get(&format!("/messages/{id}"))
+        .await;
+    assert_eq!(page.count("#messages[data-after='start']"), 1);
+    // Sent after the page rendered, before its stream connected.
+    let message_id = send_as(&app, &client, id, "Sent in the gap").await;
+    let response = open_stream(
+        &app,
+        &therapist,
+        &format!("/messages/{id}/events?after=start"),
+    )
+    .await;
+    let events = read_until(&mut response.into_body(), &message_id).await;
+    assert!(events.contains("Sent in the gap"));
+}
+
+/// Opens an event stream as `user` through the in-process router.
+async fn open_stream(app: &TestApp, user: &User, path: &str) -> axum::response::Response {
+    let token = app
+        .session_token(user, "web", tend::accounts::queries::Stage::Full)
+        .await;
+    let mut request = Request::get(path)
+        .header(header::COOKIE, format!("tend_session={token}"))
+        .body(Body::empty())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            40000,
+        ))));
+    tower::ServiceExt::oneshot(app.router.clone(), request)
+        .await
+        .unwrap()
+}
+
+/// Sends a message through the API as `user`; returns its id.
+async fn send_as(app: &TestApp, user: &User, conversation: Uuid, text: &str) -> String {
+    let sent = app
+        .api_client(user)
+        .await
+        .post_json(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            &json!({"body": text, "client_key": Uuid::new_v4().to_string()}),
+        )
+        .await
+        .json();
+    sent["message"]["id"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]
@@ -435,24 +462,14 @@ async fn when_screening_fails_the_message_is_kept_help_is_shown_and_a_retry_aler
 /// Makes a waiting job due now (instead of waiting out its backoff).
 async fn make_due(app: &TestApp, job: Uuid) {
     let now = tend::db::Timestamp::now();
-    match app.db() {
-        tend::db::Db::Sqlite(pool) => {
-            sqlx::query("UPDATE jobs SET run_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(job)
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-        tend::db::Db::Postgres(pool) => {
-            sqlx::query("UPDATE jobs SET run_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(job)
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-    }
+    tend::with_pool!(app.db(), |pool| {
+        sqlx::query("UPDATE jobs SET run_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(job)
+            .execute(pool)
+            .await
+            .unwrap();
+    });
 }
 
 #[tokio::test]

@@ -332,20 +332,31 @@ fn lines_as_text(lines: &[crate::safety::crisis::Line]) -> String {
         .join("\n")
 }
 
-/// `GET /admin/crisis-lines`
-pub async fn show_crisis_lines(State(state): State<AppState>, page: Page) -> AppResult<Response> {
-    let lines = state.db.practice_crisis_lines().await?;
+/// Renders the crisis-lines page.
+fn render_crisis_lines(
+    state: &AppState,
+    page: &Page,
+    text: String,
+    errors: crate::web::layout::Errors,
+    saved: bool,
+) -> AppResult<Html<String>> {
     Ok(Html(
         CrisisLinesPage {
             layout: page.layout("Crisis lines"),
-            text: lines_as_text(&lines),
+            text,
             region: state.config.crisis_region.clone(),
-            errors: crate::web::layout::Errors::default(),
-            saved: false,
+            errors,
+            saved,
         }
         .render()?,
-    )
-    .into_response())
+    ))
+}
+
+/// `GET /admin/crisis-lines`
+pub async fn show_crisis_lines(State(state): State<AppState>, page: Page) -> AppResult<Response> {
+    let lines = state.db.practice_crisis_lines().await?;
+    let text = lines_as_text(&lines);
+    Ok(render_crisis_lines(&state, &page, text, Default::default(), false)?.into_response())
 }
 
 /// The crisis-lines form.
@@ -393,15 +404,9 @@ pub async fn save_crisis_lines(
         ));
     }
     if !problems.is_empty() {
-        let html = CrisisLinesPage {
-            layout: page.layout("Crisis lines"),
-            text: form.lines,
-            region: state.config.crisis_region.clone(),
-            errors: crate::web::layout::Errors(problems),
-            saved: false,
-        }
-        .render()?;
-        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
+        let errors = crate::web::layout::Errors(problems);
+        let html = render_crisis_lines(&state, &page, form.lines, errors, false)?;
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
     }
     state.db.set_practice_crisis_lines(&lines).await?;
     state.crisis.forget();
@@ -416,13 +421,6 @@ pub async fn save_crisis_lines(
             .from_ip(page.ip.as_deref()),
         )
         .await?;
-    let html = CrisisLinesPage {
-        layout: page.layout("Crisis lines"),
-        text: lines_as_text(&lines),
-        region: state.config.crisis_region.clone(),
-        errors: crate::web::layout::Errors::default(),
-        saved: true,
-    }
-    .render()?;
-    Ok(Html(html).into_response())
+    let text = lines_as_text(&lines);
+    Ok(render_crisis_lines(&state, &page, text, Default::default(), true)?.into_response())
 }

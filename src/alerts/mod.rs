@@ -78,17 +78,12 @@ impl AlertRow {
     /// Where the clinician can see what raised it.
     pub fn source_link(&self) -> String {
         match self.kind.as_str() {
-            "message_risk" => format!("/messages/{}", self.conversation_hint()),
+            "message_risk" => format!("/messages/with/{}", self.client_id),
             "journal_risk" | "reflection_risk" | "letter_risk" => {
                 format!("/clients/{}/practice", self.client_id)
             }
             _ => format!("/clients/{}/progress", self.client_id),
         }
-    }
-
-    /// Message alerts link through the client's conversation, found from the client id.
-    fn conversation_hint(&self) -> String {
-        format!("with/{}", self.client_id)
     }
 
     /// Plain words for the kind.

@@ -10,7 +10,7 @@ use super::AlertRow;
 use crate::audit::{Event, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::web::AppState;
-use crate::web::extract::{Form, Page, Signed};
+use crate::web::extract::{Form, Page, Signed, check_len, check_required, collect};
 use crate::web::layout::Layout;
 
 /// The alerts page.
@@ -68,10 +68,7 @@ pub async fn update_alert(
     };
     let note = form.note.trim();
     if status == "resolved" {
-        crate::web::extract::check_required("note", note)
-            .map_err(|e| AppError::Invalid(vec![e]))?;
-        crate::web::extract::check_len("note", note, 4000)
-            .map_err(|e| AppError::Invalid(vec![e]))?;
+        collect([check_required("note", note), check_len("note", note, 4000)])?;
     }
     if !state
         .db

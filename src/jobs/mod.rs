@@ -364,7 +364,9 @@ async fn execute(state: &AppState, job: &JobRow) -> Result<(), String> {
         JobKind::MessageWaiting {
             message_id,
             recipient_id,
-        } => crate::messaging::notify_if_unread(state, message_id, recipient_id).await,
+        } => crate::messaging::notify_if_unread(state, message_id, recipient_id)
+            .await
+            .map_err(|e| e.to_string()),
     }
 }
 

@@ -30,8 +30,8 @@ use crate::email::Email;
 use crate::error::{AppError, AppResult};
 use crate::jobs::{JobKind, enqueue_at};
 use crate::safety::risk::{RiskOutcome, Source, alert_on};
-use crate::safety::screen::Level;
 use crate::web::AppState;
+use crate::web::extract::{check_len, check_required, collect};
 use crate::web::routes::Route;
 use queries::{Conversation, MessageRow, message_context};
 
@@ -152,18 +152,6 @@ pub struct Sent {
     pub risk: Option<RiskOutcome>,
 }
 
-/// Checks a message body; 422 naming the field.
-pub fn check_body(body: &str) -> AppResult<()> {
-    let mut problems = Vec::new();
-    problems.extend(crate::web::extract::check_required("body", body).err());
-    problems.extend(crate::web::extract::check_len("body", body, MESSAGE_MAX).err());
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::Invalid(problems))
-    }
-}
-
 /// Sends a message in a conversation `sender` takes part in: checks, seals, stores (once per
 /// `client_key`), screens a client's words, audits, nudges open pages and schedules the
 /// unread-email. The message is stored before anything else can fail.
@@ -176,7 +164,10 @@ pub async fn send(
     ip: Option<&str>,
 ) -> AppResult<Sent> {
     let body = body.trim();
-    check_body(body)?;
+    collect([
+        check_required("body", body),
+        check_len("body", body, MESSAGE_MAX),
+    ])?;
     let client_key = client_key.trim();
     if client_key.is_empty() || client_key.len() > KEY_MAX {
         return Err(AppError::invalid(
@@ -274,14 +265,7 @@ pub async fn notify_if_unread(
     state: &AppState,
     message_id: Uuid,
     recipient_id: Uuid,
-) -> Result<(), String> {
-    notify_unread(state, message_id, recipient_id)
-        .await
-        .map_err(|e| e.to_string())
-}
-
-/// [`notify_if_unread`] with one error type.
-async fn notify_unread(state: &AppState, message_id: Uuid, recipient_id: Uuid) -> AppResult<()> {
+) -> AppResult<()> {
     let Some(message) = state.db.message(message_id).await? else {
         return Ok(());
     };
@@ -321,7 +305,7 @@ async fn notify_unread(state: &AppState, message_id: Uuid, recipient_id: Uuid) -
         .map_err(|e| AppError::Internal(format!("email failed: {e}")))
 }
 
-/// Whether a client's message level calls for help on screen.
+/// Whether a client's message calls for crisis help on screen.
 pub fn needs_help(risk: Option<&RiskOutcome>) -> bool {
-    risk.is_some_and(|r| r.show_help || r.level != Level::None)
+    risk.is_some_and(|r| r.show_help)
 }

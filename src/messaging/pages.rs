@@ -24,7 +24,7 @@ use crate::authz::Role;
 use crate::db::Timestamp;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::web::AppState;
-use crate::web::extract::{Form, Page, Signed, check_len};
+use crate::web::extract::{Form, Page, Signed, SourceIp, check_len};
 use crate::web::layout::Errors;
 
 /// Messages shown on a conversation page.
@@ -84,7 +84,7 @@ struct ThreadPage {
     conversation_id: Uuid,
     other_name: String,
     messages: Vec<MessageView>,
-    /// Id of the newest message shown (the stream continues after it).
+    /// Id of the newest message shown (the stream continues after it), or `start`.
     last_id: String,
     /// Shown to clients above the box: the therapist's office hours and note.
     expectation: Option<(String, String)>,
@@ -137,10 +137,10 @@ async fn render_thread(
         layout: page.layout(&format!("Messages with {}", other.name)),
         conversation_id: conversation.id,
         other_name: other.name,
+        // `start` tells the stream the page showed nothing, so everything is new to it.
         last_id: messages
             .last()
-            .map(|m| m.id.to_string())
-            .unwrap_or_default(),
+            .map_or_else(|| "start".to_string(), |m| m.id.to_string()),
         messages,
         expectation,
         can_send: state.db.conversation_active(conversation).await?,
@@ -264,9 +264,13 @@ pub async fn post(
 /// Where the stream starts.
 #[derive(Deserialize)]
 pub struct EventsQuery {
-    /// The newest message the page already shows.
-    after: Option<Uuid>,
+    /// The newest message the page already shows, or `start` when it showed none; absent
+    /// means "from now on".
+    after: Option<String>,
 }
+
+/// Messages read per query while catching up.
+const BATCH: i64 = 100;
 
 /// The stream's position.
 struct Cursor {
@@ -280,21 +284,27 @@ struct Cursor {
 }
 
 impl Cursor {
-    /// Reads what this page has not seen yet into `ready`.
+    /// Reads everything this page has not seen yet into `ready`.
     async fn catch_up(&mut self) {
+        while self.read_batch().await == BATCH as usize {}
+    }
+
+    /// Reads up to [`BATCH`] unseen messages into `ready`; returns how many it read.
+    async fn read_batch(&mut self) -> usize {
         let rows = match self
             .state
             .db
-            .messages_after(self.conversation, self.after, 100)
+            .messages_after(self.conversation, self.after, BATCH)
             .await
         {
             Ok(rows) => rows,
             Err(err) => {
                 // The page keeps its stream; the next nudge or reconnect tries again.
                 tracing::warn!(error = %err, "could not read new messages for a stream");
-                return;
+                return 0;
             }
         };
+        let read = rows.len();
         for row in rows {
             self.after = Some(row.created_at);
             match open_message(&self.state, &row, self.viewer).await {
@@ -312,6 +322,7 @@ impl Cursor {
                 }
             }
         }
+        read
     }
 }
 
@@ -319,25 +330,31 @@ impl Cursor {
 /// after `Last-Event-ID` (the browser sends it on reconnect) or `?after=`.
 pub async fn events(
     State(state): State<AppState>,
-    page: Page,
+    SourceIp(ip): SourceIp,
     Signed(current): Signed,
     Path(id): Path<Uuid>,
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> AppResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    let conversation = participant(&state, &current.user, id, page.ip.as_deref()).await?;
+    let conversation = participant(&state, &current.user, id, ip.as_deref()).await?;
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<Uuid>().ok())
+        .map(str::to_string)
         .or(query.after);
-    let after = match resume {
-        Some(message_id) => state
-            .db
-            .message(message_id)
-            .await?
-            .filter(|m| m.conversation_id == conversation.id)
-            .map(|m| m.created_at),
+    let after = match resume.as_deref() {
+        // The page showed no messages: everything in the conversation is new to it.
+        Some("start") => None,
+        Some(raw) => match raw.parse::<Uuid>() {
+            Ok(message_id) => state
+                .db
+                .message(message_id)
+                .await?
+                .filter(|m| m.conversation_id == conversation.id)
+                .map(|m| m.created_at),
+            Err(_) => None,
+        }
+        .or_else(|| Some(Timestamp::now())),
         None => Some(Timestamp::now()),
     };
     let mut cursor = Cursor {

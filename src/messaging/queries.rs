@@ -91,36 +91,36 @@ const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.sender_id, u.name AS s
 
 impl Db {
     /// Makes sure a conversation exists for every active care relationship and supervision
-    /// `user` is part of (conversations start lazily, the first time someone looks).
+    /// `user` is part of (conversations start lazily, the first time someone looks). One read
+    /// finds the missing ones, so once they exist this writes nothing.
     pub async fn ensure_conversations(&self, user: Uuid) -> DbResult<()> {
         let now = Timestamp::now();
         with_pool!(self, |pool| {
-            let care: Vec<(Uuid, Uuid)> = sqlx::query_as(
-                "SELECT therapist_id, client_id FROM care_relationships WHERE (therapist_id = $1 OR client_id = $1) AND ended_at IS NULL",
+            let missing: Vec<(String, Uuid, Uuid)> = sqlx::query_as(
+                "SELECT CAST('care' AS TEXT), r.therapist_id, r.client_id FROM care_relationships r \
+                   LEFT JOIN conversations c ON c.staff_id = r.therapist_id AND c.member_id = r.client_id \
+                   WHERE (r.therapist_id = $1 OR r.client_id = $1) AND r.ended_at IS NULL AND c.id IS NULL \
+                 UNION ALL \
+                 SELECT CAST('supervision' AS TEXT), s.supervisor_id, s.trainee_id FROM supervisions s \
+                   LEFT JOIN conversations c ON c.staff_id = s.supervisor_id AND c.member_id = s.trainee_id \
+                   WHERE (s.supervisor_id = $1 OR s.trainee_id = $1) AND c.id IS NULL",
             )
             .bind(user)
             .fetch_all(pool)
             .await?;
-            let supervision: Vec<(Uuid, Uuid)> = sqlx::query_as(
-                "SELECT supervisor_id, trainee_id FROM supervisions WHERE supervisor_id = $1 OR trainee_id = $1",
-            )
-            .bind(user)
-            .fetch_all(pool)
-            .await?;
-            for (kind, pairs) in [("care", care), ("supervision", supervision)] {
-                for (staff, member) in pairs {
-                    sqlx::query(
-                        "INSERT INTO conversations (id, kind, staff_id, member_id, created_at) VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (staff_id, member_id) DO NOTHING",
-                    )
-                    .bind(new_id())
-                    .bind(kind)
-                    .bind(staff)
-                    .bind(member)
-                    .bind(now)
-                    .execute(pool)
-                    .await?;
-                }
+            for (kind, staff, member) in missing {
+                // Another request may create it at the same moment; that one wins quietly.
+                sqlx::query(
+                    "INSERT INTO conversations (id, kind, staff_id, member_id, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (staff_id, member_id) DO NOTHING",
+                )
+                .bind(new_id())
+                .bind(kind)
+                .bind(staff)
+                .bind(member)
+                .bind(now)
+                .execute(pool)
+                .await?;
             }
         });
         Ok(())

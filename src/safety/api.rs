@@ -8,7 +8,7 @@ use super::screen::Screening;
 use crate::audit::{Event, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::web::AppState;
-use crate::web::extract::{Json, Signed, SourceIp};
+use crate::web::extract::{Json, Signed, SourceIp, check_len, check_required, collect};
 
 /// Longest text screened in one call, in characters.
 pub const SCREEN_MAX: usize = 50_000;
@@ -33,12 +33,10 @@ pub async fn screen_text(
     Signed(current): Signed,
     Json(request): Json<ScreenRequest>,
 ) -> AppResult<Json<Screening>> {
-    let mut problems = Vec::new();
-    problems.extend(crate::web::extract::check_required("text", &request.text).err());
-    problems.extend(crate::web::extract::check_len("text", &request.text, SCREEN_MAX).err());
-    if !problems.is_empty() {
-        return Err(AppError::Invalid(problems));
-    }
+    collect([
+        check_required("text", &request.text),
+        check_len("text", &request.text, SCREEN_MAX),
+    ])?;
     let screening = super::risk::try_screen(&state, &request.text).map_err(AppError::Internal)?;
     state
         .audit
