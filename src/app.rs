@@ -38,6 +38,7 @@ pub fn all_routes() -> Vec<Route> {
     routes.extend(crate::safety::routes());
     routes.extend(crate::practice::routes());
     routes.extend(crate::messaging::routes());
+    routes.extend(crate::coach::routes());
     routes.extend(crate::openapi::routes());
     routes.extend(crate::web::health::routes());
     routes.extend(crate::web::assets::routes());
@@ -83,6 +84,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     db.migrate().await?;
     let (keyring, key_file) = load_keyring(&config)?;
     let sealer = Sealer::new(db.clone(), keyring, key_file);
+    let coach_dir = config
+        .coach_model
+        .clone()
+        .unwrap_or_else(crate::coach::default_model_dir);
     let mailer = Mailer::from_config(
         config.smtp_url.as_deref(),
         &config.mail_from,
@@ -99,6 +104,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         hub: crate::messaging::hub::Hub::default(),
         crisis: crate::safety::crisis::Cache::default(),
         faults: Arc::default(),
+        coach: Arc::new(crate::coach::Engine::new(&coach_dir)),
     })
 }
 

@@ -66,6 +66,20 @@ pub enum Command {
     /// Risk-screening tools (offline: no database, nothing stored).
     #[command(subcommand)]
     Safety(SafetyCommand),
+    /// The listening coach (offline: no database, nothing stored).
+    #[command(subcommand)]
+    Coach(CoachCommand),
+}
+
+/// `tend coach …`
+#[derive(Subcommand, Debug)]
+pub enum CoachCommand {
+    /// Read one JSON object `{"client_message": …, "reply": …}` per standard-input line; print
+    /// one JSON result per line, or `{"error": …}` for a line the coach cannot read.
+    Feedback,
+    /// Read a transcript ("Client:" / "Therapist:" lines) from standard input; print its
+    /// MITI-style summary as JSON.
+    Summary,
 }
 
 /// `tend safety …`
@@ -199,6 +213,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Safety(SafetyCommand::Screen) => safety_screen(),
         Command::Safety(SafetyCommand::Eval { files, show_errors }) => {
             safety_eval(&files, show_errors)
+        }
+        Command::Coach(cmd) => {
+            let dir = config
+                .coach_model
+                .clone()
+                .unwrap_or_else(crate::coach::default_model_dir);
+            coach(&crate::coach::Engine::new(&dir), cmd)
         }
         Command::Openapi => {
             println!(
@@ -349,6 +370,55 @@ fn safety_screen() -> anyhow::Result<()> {
         let result = crate::safety::screen::screen(&line);
         serde_json::to_writer(&mut out, &result)?;
         out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `tend coach feedback` and `tend coach summary`.
+fn coach(engine: &crate::coach::Engine, cmd: CoachCommand) -> anyhow::Result<()> {
+    use std::io::{BufRead, Read, Write};
+    /// One input line.
+    #[derive(serde::Deserialize)]
+    struct Input {
+        #[serde(default)]
+        client_message: String,
+        reply: String,
+    }
+    if let crate::coach::Status::Unavailable(why) = engine.status() {
+        bail!("the listening coach is not available: {why}");
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match cmd {
+        CoachCommand::Feedback => {
+            for line in std::io::stdin().lock().lines() {
+                let line = line?;
+                let result = serde_json::from_str::<Input>(&line)
+                    .map_err(|e| format!("line is not {{\"client_message\", \"reply\"}} JSON: {e}"))
+                    .and_then(|input| {
+                        engine
+                            .feedback_blocking(&input.client_message, &input.reply)
+                            .map_err(|e| e.to_string())
+                    });
+                match result {
+                    Ok(feedback) => serde_json::to_writer(&mut out, &feedback)?,
+                    Err(error) => {
+                        serde_json::to_writer(&mut out, &serde_json::json!({ "error": error }))?
+                    }
+                }
+                out.write_all(b"\n")?;
+                out.flush()?;
+            }
+        }
+        CoachCommand::Summary => {
+            let mut transcript = String::new();
+            std::io::stdin().read_to_string(&mut transcript)?;
+            let summary = engine
+                .summary_blocking(&transcript)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            serde_json::to_writer_pretty(&mut out, &summary)?;
+            out.write_all(b"\n")?;
+        }
     }
     out.flush()?;
     Ok(())

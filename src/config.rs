@@ -136,6 +136,11 @@ pub struct Config {
     /// add the practice's own lines with the admin page.
     #[arg(long, env = "TEND_CRISIS_REGION", default_value = "us", global = true)]
     pub crisis_region: String,
+
+    /// Directory of the listening coach's model (`config.json`, `tokenizer.json`,
+    /// `model.safetensors`); default `coach/model` in the working directory or source tree.
+    #[arg(long, env = "TEND_COACH_MODEL", global = true)]
+    pub coach_model: Option<PathBuf>,
 }
 
 impl Config {
@@ -160,6 +165,7 @@ impl Config {
             alert_webhook_url: None,
             message_notify_minutes: 10,
             crisis_region: "us".into(),
+            coach_model: None,
         }
     }
 
@@ -230,6 +236,13 @@ impl Config {
                 self.message_notify_minutes.to_string(),
             ),
             ("TEND_CRISIS_REGION".into(), self.crisis_region.clone()),
+            (
+                "TEND_COACH_MODEL".into(),
+                self.coach_model.as_ref().map_or_else(
+                    || "(default: coach/model)".into(),
+                    |p| p.display().to_string(),
+                ),
+            ),
         ]
     }
 }

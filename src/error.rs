@@ -67,6 +67,9 @@ pub enum AppError {
     /// 503: the database is unreachable; nothing was changed.
     #[error("service unavailable")]
     Unavailable,
+    /// 503: an optional part of Tend (the listening coach) is switched off; says why.
+    #[error("feature unavailable: {0}")]
+    FeatureOff(String),
     /// 500: a bug or an unexpected failure; logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -89,7 +92,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::FeatureOff(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -107,6 +110,7 @@ impl AppError {
             AppError::PayloadTooLarge => ("That was too large to send", "Please send something smaller.".to_string()),
             AppError::RateLimited { .. } => ("Please wait a moment", "There were many attempts in a short time. Please wait a little and try again.".to_string()),
             AppError::Unavailable => ("Tend is having trouble right now", "We can't reach our database at the moment. Nothing you sent was lost or half-saved. Please try again in a minute. If you are in crisis, please contact your local emergency number.".to_string()),
+            AppError::FeatureOff(why) => ("This part of Tend is switched off", why.clone()),
             AppError::Internal(_) => ("Something went wrong on our side", "It's not something you did. Please try again. If it keeps happening, let your practice know.".to_string()),
         };
         ErrorInfo {

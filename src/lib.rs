@@ -11,6 +11,7 @@ pub mod audit;
 pub mod authz;
 pub mod care;
 pub mod cli;
+pub mod coach;
 pub mod config;
 pub mod crypto;
 pub mod db;

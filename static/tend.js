@@ -227,6 +227,8 @@ document.querySelectorAll("ol.messages[data-conversation]").forEach((list) => {
   const remember = () => localStorage.setItem(draftKey, JSON.stringify({ text: area.value, key: keyField.value }));
   area.addEventListener("input", remember);
   form.addEventListener("submit", async (e) => {
+    // "Check my draft" posts the form to the coach as a normal page; keep the draft for later.
+    if (e.submitter && e.submitter.hasAttribute("formaction")) { remember(); return; }
     e.preventDefault();
     if (!area.value.trim()) { status.textContent = "Please write something first."; area.focus(); return; }
     remember();

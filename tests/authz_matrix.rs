@@ -315,6 +315,61 @@ const MATRIX: &[Row] = &[
         false,
     ),
     ("POST", "/api/v1/clients/{id}/fhir", &[Therapist], &[], true),
+    ("GET", "/coach", CLINICIANS, &[], false),
+    ("GET", "/coach/scenarios/{slug}", CLINICIANS, &[], false),
+    (
+        "POST",
+        "/coach/scenarios/{slug}",
+        CLINICIANS,
+        &[("reply", "It sounds like Monday matters to you.")],
+        false,
+    ),
+    (
+        "GET",
+        "/coach/attempts/{id}",
+        &[Therapist, Supervisor],
+        &[],
+        true,
+    ),
+    (
+        "POST",
+        "/coach/attempts/{id}/comments",
+        &[Therapist, Supervisor],
+        &[("body", "Matrix comment")],
+        true,
+    ),
+    ("GET", "/coach/progress", CLINICIANS, &[], false),
+    ("GET", "/coach/trainees/{id}", &[Supervisor], &[], true),
+    ("GET", "/coach/check", CLINICIANS, &[], false),
+    (
+        "POST",
+        "/coach/check",
+        CLINICIANS,
+        &[("body", "That sounds hard.")],
+        false,
+    ),
+    ("GET", "/coach/summary", CLINICIANS, &[], false),
+    (
+        "POST",
+        "/coach/summary",
+        CLINICIANS,
+        &[("transcript", "Client: Hi.\nTherapist: Welcome.")],
+        false,
+    ),
+    (
+        "POST",
+        "/api/v1/coach/feedback",
+        CLINICIANS,
+        &[("reply", "It sounds like a long week.")],
+        false,
+    ),
+    (
+        "POST",
+        "/api/v1/coach/summary",
+        CLINICIANS,
+        &[("transcript", "Client: Hi.\nTherapist: Welcome.")],
+        false,
+    ),
     (
         "POST",
         "/clients/{id}/measures",
@@ -487,11 +542,29 @@ async fn every_route_admits_exactly_the_people_the_matrix_allows() {
         .await
         .unwrap();
     let conversation = app.db().conversations_for(people.client.id).await.unwrap()[0].id;
+    // A practice attempt by the therapist (a trainee of the supervisor).
+    let attempt = app
+        .signed_in(&people.therapist)
+        .await
+        .post_form(
+            "/coach/scenarios/first-day-nerves",
+            &[("reply", "It sounds like Monday matters a lot to you.")],
+        )
+        .await
+        .location()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     let mut failures = Vec::new();
     for &(method, pattern, allowed, fields, is_record) in MATRIX {
         let id =
             if pattern.starts_with("/messages/") || pattern.starts_with("/api/v1/conversations/") {
                 conversation.to_string()
+            } else if pattern.starts_with("/coach/attempts/") {
+                attempt.clone()
+            } else if pattern.starts_with("/coach/trainees/") {
+                people.therapist.id.to_string()
             } else {
                 people.client.id.to_string()
             };
@@ -502,7 +575,8 @@ async fn every_route_admits_exactly_the_people_the_matrix_allows() {
             .replace("{client_id}", &people.client.id.to_string())
             .replace("{token}", "no-such-invitation")
             .replace("{instrument}", "gad2")
-            .replace("{practice}", "body-scan");
+            .replace("{practice}", "body-scan")
+            .replace("{slug}", "first-day-nerves");
         for &person in EVERYONE {
             let mut v = as_person(&app, &people, person).await;
             if path.ends_with("/events") {

@@ -95,6 +95,8 @@ struct ThreadPage {
     show_help: bool,
     max: usize,
     more: bool,
+    /// The therapist may ask the listening coach about a draft (never automatic).
+    can_check: bool,
 }
 
 /// Renders a conversation for `current`, marking it read.
@@ -150,6 +152,7 @@ async fn render_thread(
         show_help,
         max: MESSAGE_MAX,
         more,
+        can_check: conversation.kind == "care" && conversation.staff_id == current.id,
     }
     .render()?)
 }

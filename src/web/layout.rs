@@ -106,6 +106,7 @@ impl Layout {
                 ("/progress", "Progress"),
                 ("/messages", "Messages"),
                 ("/alerts", "Alerts"),
+                ("/coach", "Coach"),
                 ("/account", "Account"),
             ],
             Some(Role::Supervisor) => &[
@@ -113,6 +114,7 @@ impl Layout {
                 ("/trainees", "Trainees"),
                 ("/clients", "Clients"),
                 ("/messages", "Messages"),
+                ("/coach", "Coach"),
                 ("/account", "Account"),
             ],
             Some(Role::Admin) => &[

@@ -46,4 +46,6 @@ pub struct AppState {
     pub crisis: crate::safety::crisis::Cache,
     /// Fault switches for tests of the safety path (always off in normal running).
     pub faults: Arc<crate::safety::risk::Faults>,
+    /// The listening coach's model, loaded on first use.
+    pub coach: Arc<crate::coach::Engine>,
 }

@@ -1,0 +1,368 @@
+//! The empathy and active-listening coach: feedback on a written reply to a client's message,
+//! practice scenarios with history and supervision, a MITI-style transcript summary, and
+//! "check my draft" in messaging.
+//!
+//! Layout: [`text`] (sentences, language), [`roadblocks`] (rules), [`feedback`] (profile,
+//! evidence, suggestions) and [`summary`] (MITI figures) are pure; [`model`] runs the encoder
+//! with candle; [`Engine`] loads it lazily and runs it off the async threads; `api`, `pages`
+//! and `queries` are the edges. The coach is English-only and says so; it offers suggestions,
+//! never grades, and nothing it sees leaves the server.
+
+pub mod api;
+pub mod feedback;
+pub mod model;
+pub mod pages;
+pub mod queries;
+pub mod roadblocks;
+pub mod scenarios;
+pub mod summary;
+pub mod text;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+use utoipa::ToSchema;
+
+use crate::authz::CLINICIAN;
+use crate::web::routes::Route;
+use feedback::Feedback;
+use model::Model;
+
+/// Longest reply (and client message) the coach reads, in characters.
+pub const REPLY_MAX: usize = 5_000;
+/// Longest transcript for a summary, in characters.
+pub const TRANSCRIPT_MAX: usize = 50_000;
+
+/// A listening behaviour, as the model labels a sentence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Label {
+    /// Says back what the client said and adds meaning, feeling or what is unsaid.
+    ComplexReflection,
+    /// Says back what the client said, in the same or nearly the same words.
+    SimpleReflection,
+    /// A question that invites a wide answer.
+    OpenQuestion,
+    /// A question with a short answer (yes or no, a number, a fact).
+    ClosedQuestion,
+    /// Information, advice, options or suggestions.
+    InformationOrAdvice,
+    /// Anything else: greetings, affirmations, small talk, structuring.
+    Other,
+}
+
+impl Label {
+    /// Every label, in the model's output order.
+    pub const ALL: [Label; 6] = [
+        Label::ComplexReflection,
+        Label::SimpleReflection,
+        Label::OpenQuestion,
+        Label::ClosedQuestion,
+        Label::InformationOrAdvice,
+        Label::Other,
+    ];
+
+    /// Position in [`Label::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::ComplexReflection => "complex_reflection",
+            Label::SimpleReflection => "simple_reflection",
+            Label::OpenQuestion => "open_question",
+            Label::ClosedQuestion => "closed_question",
+            Label::InformationOrAdvice => "information_or_advice",
+            Label::Other => "other",
+        }
+    }
+
+    /// How the label reads on a page.
+    pub fn display(self) -> &'static str {
+        match self {
+            Label::ComplexReflection => "Complex reflection",
+            Label::SimpleReflection => "Simple reflection",
+            Label::OpenQuestion => "Open question",
+            Label::ClosedQuestion => "Closed question",
+            Label::InformationOrAdvice => "Information or advice",
+            Label::Other => "Other",
+        }
+    }
+
+    /// Either kind of reflection.
+    pub fn is_reflection(self) -> bool {
+        matches!(self, Label::ComplexReflection | Label::SimpleReflection)
+    }
+}
+
+impl std::str::FromStr for Label {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Label, String> {
+        Label::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| format!("unknown label `{s}`"))
+    }
+}
+
+/// Why the coach gave no feedback.
+#[derive(Debug, thiserror::Error)]
+pub enum CoachError {
+    /// The input is empty, too long or not English; each names its field.
+    #[error("{}", describe(.0))]
+    Invalid(Vec<crate::error::FieldError>),
+    /// The model is missing or failed to load; the rest of Tend works.
+    #[error("the coach is not available: {0}")]
+    Unavailable(String),
+    /// Inference failed unexpectedly.
+    #[error("the coach failed: {0}")]
+    Failed(String),
+}
+
+impl From<CoachError> for crate::error::AppError {
+    fn from(err: CoachError) -> Self {
+        match err {
+            CoachError::Invalid(fields) => crate::error::AppError::Invalid(fields),
+            CoachError::Unavailable(why) => crate::error::AppError::FeatureOff(format!(
+                "The listening coach is not available on this server ({why}). Everything else in Tend works as usual."
+            )),
+            CoachError::Failed(why) => crate::error::AppError::Internal(why),
+        }
+    }
+}
+
+/// Field problems as one line: `reply: …; client_message: …`.
+fn describe(fields: &[crate::error::FieldError]) -> String {
+    fields
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Checks a client message and reply before any model work.
+pub fn check_input(client_message: &str, reply: &str) -> Result<(), CoachError> {
+    use crate::error::FieldError;
+    use crate::web::extract::check_len;
+    let mut fields: Vec<FieldError> = [
+        check_len("client_message", client_message, REPLY_MAX),
+        check_len("reply", reply, REPLY_MAX),
+    ]
+    .into_iter()
+    .filter_map(Result::err)
+    .collect();
+    if text::sentences(reply).is_empty() {
+        fields.push(FieldError::new(
+            "reply",
+            "Write a reply to get feedback on it.",
+        ));
+    } else if fields.is_empty() && !text::is_english(reply) {
+        fields.push(FieldError::new(
+            "reply",
+            "The coach understands English only, so it has not scored this reply.",
+        ));
+    }
+    if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(CoachError::Invalid(fields))
+    }
+}
+
+/// The coach's model, loaded on first use; shared by every request.
+pub struct Engine {
+    dir: PathBuf,
+    startup_problem: Option<String>,
+    loaded: OnceLock<Result<Arc<Model>, String>>,
+    /// One inference at a time per core: under load, more threads only slow each other down.
+    permits: Semaphore,
+}
+
+/// What the coach can do right now, for pages and `/healthz`-style checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// The files are there; the model loads on first use (or has loaded).
+    Ready,
+    /// The coach is off, with the reason.
+    Unavailable(String),
+}
+
+impl Engine {
+    /// Checks the model files (cheaply: no weights are read) and logs a clear error if they
+    /// cannot be used. The coach is then off; everything else works.
+    pub fn new(dir: &Path) -> Engine {
+        let startup_problem = model::check_files(dir).err().map(|e| e.to_string());
+        if let Some(problem) = &startup_problem {
+            tracing::error!(model_dir = %dir.display(), %problem, "the listening coach is off: its model cannot be used");
+        }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Engine {
+            dir: dir.to_owned(),
+            startup_problem,
+            loaded: OnceLock::new(),
+            permits: Semaphore::new(threads),
+        }
+    }
+
+    /// Whether the coach can be used.
+    pub fn status(&self) -> Status {
+        if let Some(problem) = &self.startup_problem {
+            return Status::Unavailable(problem.clone());
+        }
+        match self.loaded.get() {
+            Some(Err(problem)) => Status::Unavailable(problem.clone()),
+            _ => Status::Ready,
+        }
+    }
+
+    /// The model, loading it on first use (blocking; call off the async threads).
+    pub fn model(&self) -> Result<Arc<Model>, CoachError> {
+        if let Some(problem) = &self.startup_problem {
+            return Err(CoachError::Unavailable(problem.clone()));
+        }
+        self.loaded
+            .get_or_init(|| {
+                let started = std::time::Instant::now();
+                let loaded = Model::load(&self.dir).map(Arc::new).map_err(|e| {
+                    tracing::error!(model_dir = %self.dir.display(), error = %e, "the listening coach is off: loading its model failed");
+                    e.to_string()
+                });
+                if loaded.is_ok() {
+                    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "coach model loaded");
+                }
+                loaded
+            })
+            .clone()
+            .map_err(CoachError::Unavailable)
+    }
+
+    /// Feedback on a reply, computed in the calling thread (for the CLI and benchmarks).
+    pub fn feedback_blocking(
+        &self,
+        client_message: &str,
+        reply: &str,
+    ) -> Result<Feedback, CoachError> {
+        check_input(client_message, reply)?;
+        let model = self.model()?;
+        let spans = text::sentences(reply);
+        let texts: Vec<&str> = spans.iter().map(|s| s.text.as_str()).collect();
+        let probs = model
+            .classify(client_message, &texts)
+            .map_err(|e| CoachError::Failed(e.to_string()))?;
+        Ok(feedback::compose(&spans, &probs))
+    }
+
+    /// Feedback on a reply, on a blocking thread so the server keeps serving.
+    pub async fn feedback(
+        self: &Arc<Self>,
+        client_message: String,
+        reply: String,
+    ) -> Result<Feedback, CoachError> {
+        check_input(&client_message, &reply)?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| CoachError::Failed(e.to_string()))?;
+        let engine = Arc::clone(self);
+        tokio::task::spawn_blocking(move || engine.feedback_blocking(&client_message, &reply))
+            .await
+            .map_err(|e| CoachError::Failed(e.to_string()))?
+    }
+
+    /// The MITI-style summary of a transcript (blocking).
+    pub fn summary_blocking(&self, transcript: &str) -> Result<summary::Summary, CoachError> {
+        let turns = summary::parse(transcript).map_err(|e| {
+            CoachError::Invalid(vec![crate::error::FieldError::new(
+                "transcript",
+                e.to_string(),
+            )])
+        })?;
+        let model = self.model()?;
+        let mut labels = Vec::new();
+        let mut context = "";
+        let mut therapist_turns = 0;
+        for turn in &turns {
+            match turn.speaker {
+                summary::Speaker::Client => context = &turn.text,
+                summary::Speaker::Therapist => {
+                    therapist_turns += 1;
+                    let spans = text::sentences(&turn.text);
+                    let texts: Vec<&str> = spans.iter().map(|s| s.text.as_str()).collect();
+                    for probs in model
+                        .classify(context, &texts)
+                        .map_err(|e| CoachError::Failed(e.to_string()))?
+                    {
+                        labels.push(argmax_label(&probs));
+                    }
+                }
+            }
+        }
+        Ok(summary::summarise(therapist_turns, &labels))
+    }
+
+    /// The summary on a blocking thread.
+    pub async fn summary(
+        self: &Arc<Self>,
+        transcript: String,
+    ) -> Result<summary::Summary, CoachError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| CoachError::Failed(e.to_string()))?;
+        let engine = Arc::clone(self);
+        tokio::task::spawn_blocking(move || engine.summary_blocking(&transcript))
+            .await
+            .map_err(|e| CoachError::Failed(e.to_string()))?
+    }
+}
+
+/// The most likely label of a probability row.
+pub fn argmax_label(probs: &[f32]) -> Label {
+    probs
+        .iter()
+        .enumerate()
+        .fold((Label::Other, f32::MIN), |best, (i, &v)| {
+            if v > best.1 {
+                (Label::ALL.get(i).copied().unwrap_or(Label::Other), v)
+            } else {
+                best
+            }
+        })
+        .0
+}
+
+/// Where the shipped model lives when `TEND_COACH_MODEL` is not set: `coach/model` under the
+/// working directory, else under the source tree this binary was built from.
+pub fn default_model_dir() -> PathBuf {
+    let here = PathBuf::from("coach/model");
+    if here.join("config.json").exists() {
+        here
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("coach/model")
+    }
+}
+
+/// Routes of this feature.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/coach", CLINICIAN, pages::index),
+        Route::get("/coach/scenarios/{slug}", CLINICIAN, pages::scenario),
+        Route::post("/coach/scenarios/{slug}", CLINICIAN, pages::attempt),
+        Route::get("/coach/attempts/{id}", CLINICIAN, pages::show_attempt),
+        Route::post("/coach/attempts/{id}/comments", CLINICIAN, pages::comment),
+        Route::get("/coach/progress", CLINICIAN, pages::own_progress),
+        Route::get("/coach/trainees/{id}", CLINICIAN, pages::trainee_progress),
+        Route::get("/coach/check", CLINICIAN, pages::check_form),
+        Route::post("/coach/check", CLINICIAN, pages::check),
+        Route::get("/coach/summary", CLINICIAN, pages::summary_form),
+        Route::post("/coach/summary", CLINICIAN, pages::summary),
+        Route::post("/api/v1/coach/feedback", CLINICIAN, api::feedback),
+        Route::post("/api/v1/coach/summary", CLINICIAN, api::summary),
+    ]
+}
