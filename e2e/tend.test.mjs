@@ -280,12 +280,51 @@ test("a therapist sees and acknowledges alerts", async () => {
   await page.context().close();
 });
 
-test("a supervisor sees trainees but no client records", async () => {
+test("a supervisor sees trainees but no client records, and comments on practice", async () => {
   const page = await newPage();
   await signIn(page, "helen@tend.example", { mfa: true });
   await page.getByRole("link", { name: "Trainees" }).click();
   assert.match(await page.locator("main").textContent(), /Daniel Reyes/);
   await checkPage(page, "trainees");
+  await page.getByRole("link", { name: "Daniel Reyes's practice replies" }).click();
+  await page.locator(".coach-chart svg").waitFor();
+  await checkPage(page, "trainee practice over time");
+  await page.locator("tbody tr a").last().click();
+  await page.getByText("This one really lands").waitFor();
+  await page.getByLabel("Comment", { exact: true }).fill("Lovely pacing here.");
+  await page.getByRole("button", { name: "Post comment" }).click();
+  await page.getByText("Lovely pacing here.").waitFor();
+  await checkPage(page, "practice reply with comments");
+  await page.context().close();
+});
+
+test("a trainee practises with the coach and checks a draft", async () => {
+  const page = await newPage();
+  await signIn(page, "daniel@tend.example", { mfa: true });
+  await page.getByRole("navigation").getByRole("link", { name: "Coach" }).click();
+  await page.locator("h1", { hasText: "Listening coach" }).waitFor();
+  await checkPage(page, "coach scenarios");
+  await page.getByRole("link", { name: "Nerves before a new job" }).click();
+  await checkPage(page, "coach scenario");
+  await page.getByLabel("Write what you would say back").fill("Did you sleep? Are you ready? You should just relax.");
+  await page.getByRole("button", { name: "Get feedback" }).click();
+  await page.locator("h2", { hasText: "What the coach noticed" }).waitFor();
+  assert.match(await page.locator("main").textContent(), /closed questions/);
+  await checkPage(page, "coach feedback");
+  await page.getByRole("link", { name: "Your practice over time" }).click();
+  await page.locator(".coach-chart svg").waitFor();
+  await checkPage(page, "coach progress");
+  await page.goto(`${base}/coach/check`);
+  await page.getByLabel("What the client wrote").fill("I keep cancelling plans with friends and then feeling lonely.");
+  await page.getByLabel("Your reply").fill("It sounds like part of you wants company and another part needs to hide for a while.");
+  await page.getByRole("button", { name: "Check my draft" }).click();
+  await page.locator("h2", { hasText: "What the coach noticed" }).waitFor();
+  await checkPage(page, "check my draft");
+  await page.goto(`${base}/coach/summary`);
+  await page.getByLabel("Conversation").fill("Client: I can't stop worrying about money.\nTherapist: Money worries are following you everywhere. What worries you most?");
+  await page.getByRole("button", { name: "Summarise" }).click();
+  await page.getByText("Reflections per question").waitFor();
+  await checkPage(page, "session summary");
   await page.context().close();
 });
 
@@ -318,5 +357,5 @@ test("the accessibility check itself can fail", async () => {
 });
 
 test("every page kind was checked", () => {
-  assert.ok(visited.size >= 32, `only ${visited.size} pages checked: ${[...visited].join(", ")}`);
+  assert.ok(visited.size >= 40, `only ${visited.size} pages checked: ${[...visited].join(", ")}`);
 });

@@ -190,6 +190,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
     seed_measures(state).await?;
     seed_practice(state).await?;
     seed_messages(state).await?;
+    seed_coach(state).await?;
     state
         .audit
         .record(Event::new(None, "demo.seeded", Outcome::Success))
@@ -403,6 +404,78 @@ async fn seed_practice(state: &AppState) -> anyhow::Result<()> {
         save_entry(state, &amara, mood, &emotions, text, shared, None)
             .await
             .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Daniel's practice replies to three scenarios over the past weeks, scored by the coach, with
+/// a comment from Helen, his supervisor. Skipped (with a log line) if the coach is off.
+async fn seed_coach(state: &AppState) -> anyhow::Result<()> {
+    use crate::coach::queries::{Attempt, comment_context, feedback_context, reply_context};
+    const REPLIES: [(&str, &str, i64); 3] = [
+        (
+            "first-day-nerves",
+            "Have you thought about planning your outfit the night before? At least you've done this before.",
+            21,
+        ),
+        (
+            "first-day-nerves",
+            "It sounds like part of you knows you can do this. What do you picture happening?",
+            12,
+        ),
+        (
+            "first-day-nerves",
+            "Part of you knows you've handled new starts before, and another part has been bracing for Monday all week. What feels most uncertain when you picture walking in?",
+            3,
+        ),
+    ];
+    let (Some(daniel), Some(helen)) = (
+        state.db.user_by_email("daniel@tend.example").await?,
+        state.db.user_by_email("helen@tend.example").await?,
+    ) else {
+        return Ok(());
+    };
+    let mut last = None;
+    for (slug, reply, days_ago) in REPLIES {
+        let Some(scenario) = crate::coach::scenarios::find(slug) else {
+            continue;
+        };
+        let feedback = match state
+            .coach
+            .feedback(scenario.client_message.clone(), reply.to_owned())
+            .await
+        {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, "demo practice replies skipped: the coach is off");
+                return Ok(());
+            }
+        };
+        let id = crate::db::new_id();
+        state
+            .db
+            .add_attempt(&Attempt {
+                id,
+                user_id: daniel.id,
+                scenario: slug.to_owned(),
+                reply_sealed: state.sealer.seal(&reply_context(id), reply).await?,
+                feedback_sealed: state
+                    .sealer
+                    .seal(&feedback_context(id), &serde_json::to_string(&feedback)?)
+                    .await?,
+                reflection: f64::from(feedback.dimensions.reflection),
+                exploration: f64::from(feedback.dimensions.exploration),
+                warmth: f64::from(feedback.dimensions.warmth),
+                created_at: crate::db::Timestamp::now() - time::Duration::days(days_ago),
+            })
+            .await?;
+        last = Some(id);
+    }
+    if let Some(attempt) = last {
+        let id = crate::db::new_id();
+        let body = "This one really lands: you held both the confidence and the dread without choosing between them. Next time, try letting the reflection breathe before the question.";
+        let sealed = state.sealer.seal(&comment_context(id), body).await?;
+        state.db.add_comment(id, attempt, helen.id, &sealed).await?;
     }
     Ok(())
 }

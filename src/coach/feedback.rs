@@ -112,10 +112,13 @@ fn p(probs: &[f32], label: Label) -> f32 {
 /// The three dimensions over a subset of sentences (`keep[i]` false leaves sentence i out).
 fn score(facts: &Facts, keep: &[bool]) -> Dimensions {
     let kept = || facts.probs.iter().enumerate().filter(|(i, _)| keep[*i]);
-    let reflection = kept()
+    // A sentence with a roadblock ("At least it's over now") may echo the client's words, but
+    // it does not show understanding or invite more, so it counts for neither.
+    let listening = || kept().filter(|(i, _)| facts.roadblocks[*i] == 0);
+    let reflection = listening()
         .map(|(_, pr)| p(pr, Label::ComplexReflection) + 0.7 * p(pr, Label::SimpleReflection))
         .fold(0.0, f32::max);
-    let exploration = kept()
+    let exploration = listening()
         .map(|(_, pr)| p(pr, Label::OpenQuestion) + 0.25 * p(pr, Label::ClosedQuestion))
         .fold(0.0, f32::max);
     let validations = kept().filter(|(i, _)| facts.validations[*i]).count().min(2) as f32;
@@ -264,10 +267,14 @@ fn advise(
     let mut out = Vec::new();
 
     if d.reflection >= 0.5 {
-        strengths.push(format!(
-            "You reflected what you heard: {}.",
-            quote_list(spans, &ev.reflection)
-        ));
+        strengths.push(if ev.reflection.is_empty() {
+            "You reflected what you heard.".to_owned()
+        } else {
+            format!(
+                "You reflected what you heard: {}",
+                quote_list(spans, &ev.reflection)
+            )
+        });
     }
     if d.exploration >= 0.5 {
         strengths.push("You invited them to say more with an open question.".to_owned());
@@ -437,6 +444,17 @@ mod tests {
                 .any(|s| s.text.contains("came before any reflection"))
         );
         assert!(f.suggestions.len() <= 3);
+    }
+
+    #[test]
+    fn a_sentence_with_a_roadblock_is_not_counted_as_understanding() {
+        let f = feedback(
+            "Did you say anything? At least it's over now.",
+            &[Label::ClosedQuestion, Label::SimpleReflection],
+        );
+        assert!(f.dimensions.reflection < 0.1, "{:?}", f.dimensions);
+        assert!(f.strengths.is_empty());
+        assert_eq!(f.suggestions[0].kind, "reflect_first");
     }
 
     #[test]

@@ -80,19 +80,33 @@ fn push(spans: &mut Vec<Span>, text: &str, start: usize, end: usize) {
     }
 }
 
-/// Common English words: a reply that uses none of them is unlikely to be English.
-const ENGLISH: [&str; 60] = [
+/// Common English function words.
+const ENGLISH: &[&str] = &[
     "the", "a", "an", "and", "or", "but", "to", "of", "in", "on", "for", "with", "that", "this",
     "it", "is", "are", "was", "were", "be", "been", "i", "you", "your", "me", "my", "we", "they",
     "he", "she", "what", "how", "so", "if", "not", "no", "do", "does", "did", "have", "has", "had",
-    "can", "could", "would", "feel", "feeling", "sounds", "like", "about", "there", "at", "as",
-    "it's", "i'm", "you're", "that's", "just", "really", "very",
+    "can", "could", "would", "should", "will", "about", "there", "at", "as", "it's", "i'm",
+    "you're", "that's", "just", "really", "very", "from", "by", "after", "before", "out", "up",
+    "when", "who", "why", "which", "than", "then", "some", "all", "more", "most", "often",
+    "people", "like", "feel", "sounds", "might", "help", "here", "much", "too", "also", "been",
+];
+
+/// Common function words of other languages Tend's users may write in (Spanish, French,
+/// German, Portuguese, Italian, Dutch), chosen not to be English words too.
+const OTHER: &[&str] = &[
+    "el", "los", "las", "una", "que", "por", "para", "muy", "pero", "como", "está", "estás",
+    "es", "y", "lo", "siento", "le", "les", "des", "et", "est", "je", "tu", "vous", "nous",
+    "pour", "avec", "pas", "une", "cela", "c'est", "der", "die", "das", "und", "ist", "nicht",
+    "ich", "du", "mit", "sehr", "auch", "ein", "eine", "mir", "não", "você", "com", "uma", "muito",
+    "isso", "il", "che", "di", "sono", "per", "della", "het", "een", "niet", "ik", "je", "zijn",
+    "ha", "sido", "parece", "klingt", "davon", "mehr",
 ];
 
 /// Whether a reply is (probably) English, the only language the coach was trained on.
 ///
 /// Two checks, both cheap and explainable: most letters are Latin letters without accents,
-/// and, in replies of four words or more, at least one word in seven is a common English word.
+/// and common English function words are not outnumbered by those of other European
+/// languages. A reply with none of either gets the benefit of the doubt.
 pub fn is_english(text: &str) -> bool {
     let letters: Vec<char> = text.chars().filter(|c| c.is_alphabetic()).collect();
     if letters.is_empty() {
@@ -103,18 +117,13 @@ pub fn is_english(text: &str) -> bool {
         return false;
     }
     let words: Vec<String> = text
-        .split(|c: char| !(c.is_alphabetic() || c == '\''))
+        .split(|c: char| !(c.is_alphabetic() || c == '\'' || c == '’'))
         .filter(|w| !w.is_empty())
         .map(|w| w.to_lowercase().replace('’', "'"))
         .collect();
-    if words.len() < 4 {
-        return true;
-    }
-    let common = words
-        .iter()
-        .filter(|w| ENGLISH.contains(&w.as_str()))
-        .count();
-    common * 7 >= words.len()
+    let english = words.iter().filter(|w| ENGLISH.contains(&w.as_str())).count();
+    let other = words.iter().filter(|w| OTHER.contains(&w.as_str())).count();
+    english >= other
 }
 
 #[cfg(test)]
@@ -165,6 +174,8 @@ mod tests {
     fn tells_english_from_other_languages() {
         assert!(is_english("It sounds like the week has worn you down."));
         assert!(is_english("Okay."));
+        assert!(is_english("Cutting out caffeine after lunch often helps people sleep."));
+        assert!(is_english("Research shows exercise can lift mood."));
         assert!(!is_english(
             "Lo siento mucho, parece que ha sido una semana muy difícil."
         ));
