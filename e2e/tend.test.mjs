@@ -298,9 +298,10 @@ test("a supervisor sees trainees but no client records, and comments on practice
   await page.context().close();
 });
 
-test("a trainee practises with the coach and checks a draft", async () => {
+test("a therapist practises with the coach and checks a draft", async () => {
   const page = await newPage();
-  await signIn(page, "daniel@tend.example", { mfa: true });
+  // Priya, not Daniel: Daniel signed in moments ago, and a two-step code is accepted only once.
+  await signIn(page, "priya@tend.example", { mfa: true });
   await page.getByRole("navigation").getByRole("link", { name: "Coach" }).click();
   await page.locator("h1", { hasText: "Listening coach" }).waitFor();
   await checkPage(page, "coach scenarios");
