@@ -26,7 +26,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let rounds: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20);
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20);
     let dir = std::env::var_os("TEND_COACH_MODEL")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(tend::coach::default_model_dir);
@@ -43,8 +46,14 @@ fn main() {
         .filter(|s| model.token_count(&s.example_reply).unwrap() <= 64)
         .map(|s| (s.client_message.clone(), s.example_reply.clone()))
         .collect();
-    let tokens: Vec<usize> = pairs.iter().map(|(_, r)| model.token_count(r).unwrap()).collect();
-    let sentences: usize = pairs.iter().map(|(_, r)| tend::coach::text::sentences(r).len()).sum();
+    let tokens: Vec<usize> = pairs
+        .iter()
+        .map(|(_, r)| model.token_count(r).unwrap())
+        .collect();
+    let sentences: usize = pairs
+        .iter()
+        .map(|(_, r)| tend::coach::text::sentences(r).len())
+        .sum();
     let time = |cached: bool| {
         let mut ms = Vec::new();
         for _ in 0..rounds {

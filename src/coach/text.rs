@@ -94,12 +94,12 @@ const ENGLISH: &[&str] = &[
 /// Common function words of other languages Tend's users may write in (Spanish, French,
 /// German, Portuguese, Italian, Dutch), chosen not to be English words too.
 const OTHER: &[&str] = &[
-    "el", "los", "las", "una", "que", "por", "para", "muy", "pero", "como", "está", "estás",
-    "es", "y", "lo", "siento", "le", "les", "des", "et", "est", "je", "tu", "vous", "nous",
-    "pour", "avec", "pas", "une", "cela", "c'est", "der", "die", "das", "und", "ist", "nicht",
-    "ich", "du", "mit", "sehr", "auch", "ein", "eine", "mir", "não", "você", "com", "uma", "muito",
-    "isso", "il", "che", "di", "sono", "per", "della", "het", "een", "niet", "ik", "je", "zijn",
-    "ha", "sido", "parece", "klingt", "davon", "mehr",
+    "el", "los", "las", "una", "que", "por", "para", "muy", "pero", "como", "está", "estás", "es",
+    "y", "lo", "siento", "le", "les", "des", "et", "est", "je", "tu", "vous", "nous", "pour",
+    "avec", "pas", "une", "cela", "c'est", "der", "die", "das", "und", "ist", "nicht", "ich", "du",
+    "mit", "sehr", "auch", "ein", "eine", "mir", "não", "você", "com", "uma", "muito", "isso",
+    "il", "che", "di", "sono", "per", "della", "het", "een", "niet", "ik", "je", "zijn", "ha",
+    "sido", "parece", "klingt", "davon", "mehr",
 ];
 
 /// Whether a reply is (probably) English, the only language the coach was trained on.
@@ -121,7 +121,10 @@ pub fn is_english(text: &str) -> bool {
         .filter(|w| !w.is_empty())
         .map(|w| w.to_lowercase().replace('’', "'"))
         .collect();
-    let english = words.iter().filter(|w| ENGLISH.contains(&w.as_str())).count();
+    let english = words
+        .iter()
+        .filter(|w| ENGLISH.contains(&w.as_str()))
+        .count();
     let other = words.iter().filter(|w| OTHER.contains(&w.as_str())).count();
     english >= other
 }
@@ -174,7 +177,9 @@ mod tests {
     fn tells_english_from_other_languages() {
         assert!(is_english("It sounds like the week has worn you down."));
         assert!(is_english("Okay."));
-        assert!(is_english("Cutting out caffeine after lunch often helps people sleep."));
+        assert!(is_english(
+            "Cutting out caffeine after lunch often helps people sleep."
+        ));
         assert!(is_english("Research shows exercise can lift mood."));
         assert!(!is_english(
             "Lo siento mucho, parece que ha sido una semana muy difícil."
