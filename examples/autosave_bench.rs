@@ -18,6 +18,10 @@ use tend::authz::Role;
 use tend::db::{Timestamp, new_id};
 use tower::ServiceExt;
 
+#[path = "support/mod.rs"]
+mod support;
+use support::rss_kib;
+
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
@@ -101,19 +105,7 @@ async fn main() {
     let pct = |p: f64| {
         all[((all.len() as f64 * p).ceil() as usize).saturating_sub(1)].as_secs_f64() * 1000.0
     };
-    let rss = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS")).map(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .unwrap_or("0")
-                    .parse::<f64>()
-                    .unwrap_or(0.0)
-                    / 1024.0
-            })
-        })
-        .unwrap_or(0.0);
+    let rss = rss_kib() as f64 / 1024.0;
     println!("## Autosave (POST /api/v1/drafts/{{id}}, ~2 KB letters, SQLite, in-process router)");
     println!(
         "{writers} concurrent writers × {saves} saves, one every {interval} ms each = {} saves in {:.2} s ({:.0} saves/s)",

@@ -21,15 +21,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
-/// Resident set size of this process in KiB.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::rss_kib;
 
 async fn session(state: &tend::web::AppState, user: uuid::Uuid, kind: &str) -> String {
     let (token, hash) = tend::crypto::token::new_token();

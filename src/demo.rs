@@ -411,7 +411,6 @@ async fn seed_practice(state: &AppState) -> anyhow::Result<()> {
 /// Daniel's practice replies to three scenarios over the past weeks, scored by the coach, with
 /// a comment from Helen, his supervisor. Skipped (with a log line) if the coach is off.
 async fn seed_coach(state: &AppState) -> anyhow::Result<()> {
-    use crate::coach::queries::{Attempt, comment_context, feedback_context, reply_context};
     const REPLIES: [(&str, &str, i64); 3] = [
         (
             "first-day-nerves",
@@ -451,31 +450,17 @@ async fn seed_coach(state: &AppState) -> anyhow::Result<()> {
                 return Ok(());
             }
         };
-        let id = crate::db::new_id();
-        state
-            .db
-            .add_attempt(&Attempt {
-                id,
-                user_id: daniel.id,
-                scenario: slug.to_owned(),
-                reply_sealed: state.sealer.seal(&reply_context(id), reply).await?,
-                feedback_sealed: state
-                    .sealer
-                    .seal(&feedback_context(id), &serde_json::to_string(&feedback)?)
-                    .await?,
-                reflection: f64::from(feedback.dimensions.reflection),
-                exploration: f64::from(feedback.dimensions.exploration),
-                warmth: f64::from(feedback.dimensions.warmth),
-                created_at: crate::db::Timestamp::now() - time::Duration::days(days_ago),
-            })
-            .await?;
+        let when = crate::db::Timestamp::now() - time::Duration::days(days_ago);
+        let id = crate::coach::save_attempt(state, daniel.id, slug, reply, &feedback, when)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.to_string()))?;
         last = Some(id);
     }
     if let Some(attempt) = last {
-        let id = crate::db::new_id();
         let body = "This one really lands: you held both the confidence and the dread without choosing between them. Next time, try letting the reflection breathe before the question.";
-        let sealed = state.sealer.seal(&comment_context(id), body).await?;
-        state.db.add_comment(id, attempt, helen.id, &sealed).await?;
+        crate::coach::save_comment(state, attempt, helen.id, body)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     }
     Ok(())
 }

@@ -137,24 +137,6 @@ fn score(facts: &Facts, keep: &[bool]) -> Dimensions {
 fn evidence(facts: &Facts, full: Dimensions) -> Evidence {
     let n = facts.probs.len();
     let mut ev = Evidence::default();
-    if n < 2 {
-        // With one sentence, that sentence is all the evidence there is.
-        if n == 1 {
-            if full.reflection >= EVIDENCE_SHIFT {
-                ev.reflection.push(0);
-            }
-            if full.exploration >= EVIDENCE_SHIFT {
-                ev.exploration.push(0);
-            }
-            if facts.validations[0] {
-                ev.warmth.push(0);
-            }
-            if facts.roadblocks[0] > 0 {
-                ev.against_warmth.push(0);
-            }
-        }
-        return ev;
-    }
     for i in 0..n {
         let mut keep = vec![true; n];
         keep[i] = false;
@@ -214,19 +196,12 @@ pub fn compose(spans: &[Span], probs: &[Vec<f32>]) -> Feedback {
         .iter()
         .zip(probs)
         .map(|(span, pr)| {
-            let (index, confidence) =
-                pr.iter()
-                    .copied()
-                    .enumerate()
-                    .fold(
-                        (5, f32::MIN),
-                        |best, (i, v)| if v > best.1 { (i, v) } else { best },
-                    );
+            let (label, confidence) = super::best_label(pr);
             SentenceFeedback {
                 text: span.text.clone(),
                 start: span.start,
                 end: span.end,
-                label: Label::ALL.get(index).copied().unwrap_or(Label::Other),
+                label,
                 confidence,
             }
         })

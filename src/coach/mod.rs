@@ -240,6 +240,20 @@ impl Engine {
             .map_err(CoachError::Unavailable)
     }
 
+    /// A turn's sentences and, for each, the label probabilities given the client's words.
+    fn label_sentences(
+        model: &Model,
+        context: &str,
+        turn: &str,
+    ) -> Result<(Vec<text::Span>, Vec<Vec<f32>>), CoachError> {
+        let spans = text::sentences(turn);
+        let texts: Vec<&str> = spans.iter().map(|s| s.text.as_str()).collect();
+        let probs = model
+            .classify(context, &texts)
+            .map_err(|e| CoachError::Failed(e.to_string()))?;
+        Ok((spans, probs))
+    }
+
     /// Feedback on a reply, computed in the calling thread (for the CLI and benchmarks).
     pub fn feedback_blocking(
         &self,
@@ -247,31 +261,36 @@ impl Engine {
         reply: &str,
     ) -> Result<Feedback, CoachError> {
         check_input(client_message, reply)?;
-        let model = self.model()?;
-        let spans = text::sentences(reply);
-        let texts: Vec<&str> = spans.iter().map(|s| s.text.as_str()).collect();
-        let probs = model
-            .classify(client_message, &texts)
-            .map_err(|e| CoachError::Failed(e.to_string()))?;
+        let (spans, probs) = Self::label_sentences(&*self.model()?, client_message, reply)?;
         Ok(feedback::compose(&spans, &probs))
     }
 
-    /// Feedback on a reply, on a blocking thread so the server keeps serving.
-    pub async fn feedback(
+    /// Runs `work` on a blocking thread, one per permit, so the server keeps serving.
+    async fn off_the_async_threads<T: Send + 'static>(
         self: &Arc<Self>,
-        client_message: String,
-        reply: String,
-    ) -> Result<Feedback, CoachError> {
-        check_input(&client_message, &reply)?;
+        work: impl FnOnce(&Engine) -> Result<T, CoachError> + Send + 'static,
+    ) -> Result<T, CoachError> {
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|e| CoachError::Failed(e.to_string()))?;
         let engine = Arc::clone(self);
-        tokio::task::spawn_blocking(move || engine.feedback_blocking(&client_message, &reply))
+        tokio::task::spawn_blocking(move || work(&engine))
             .await
             .map_err(|e| CoachError::Failed(e.to_string()))?
+    }
+
+    /// Feedback on a reply, on a blocking thread so the server keeps serving. Input is checked
+    /// first, so a reply the coach cannot read never waits for a permit.
+    pub async fn feedback(
+        self: &Arc<Self>,
+        client_message: String,
+        reply: String,
+    ) -> Result<Feedback, CoachError> {
+        check_input(&client_message, &reply)?;
+        self.off_the_async_threads(move |engine| engine.feedback_blocking(&client_message, &reply))
+            .await
     }
 
     /// The MITI-style summary of a transcript (blocking).
@@ -291,14 +310,8 @@ impl Engine {
                 summary::Speaker::Client => context = &turn.text,
                 summary::Speaker::Therapist => {
                     therapist_turns += 1;
-                    let spans = text::sentences(&turn.text);
-                    let texts: Vec<&str> = spans.iter().map(|s| s.text.as_str()).collect();
-                    for probs in model
-                        .classify(context, &texts)
-                        .map_err(|e| CoachError::Failed(e.to_string()))?
-                    {
-                        labels.push(argmax_label(&probs));
-                    }
+                    let (_, probs) = Self::label_sentences(&model, context, &turn.text)?;
+                    labels.extend(probs.iter().map(|p| argmax_label(p)));
                 }
             }
         }
@@ -310,20 +323,61 @@ impl Engine {
         self: &Arc<Self>,
         transcript: String,
     ) -> Result<summary::Summary, CoachError> {
-        let _permit = self
-            .permits
-            .acquire()
+        self.off_the_async_threads(move |engine| engine.summary_blocking(&transcript))
             .await
-            .map_err(|e| CoachError::Failed(e.to_string()))?;
-        let engine = Arc::clone(self);
-        tokio::task::spawn_blocking(move || engine.summary_blocking(&transcript))
-            .await
-            .map_err(|e| CoachError::Failed(e.to_string()))?
     }
 }
 
-/// The most likely label of a probability row.
-pub fn argmax_label(probs: &[f32]) -> Label {
+/// Stores a practice attempt: the reply and the feedback sealed against its id, the three
+/// profile figures in the clear for the progress chart. Returns the attempt's id.
+pub async fn save_attempt(
+    state: &crate::web::AppState,
+    user_id: uuid::Uuid,
+    scenario: &str,
+    reply: &str,
+    feedback: &Feedback,
+    created_at: crate::db::Timestamp,
+) -> Result<uuid::Uuid, crate::error::AppError> {
+    use queries::{Attempt, feedback_context, reply_context};
+    let id = crate::db::new_id();
+    let json = serde_json::to_string(feedback)
+        .map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+    let attempt = Attempt {
+        id,
+        user_id,
+        scenario: scenario.to_owned(),
+        reply_sealed: state.sealer.seal(&reply_context(id), reply.trim()).await?,
+        feedback_sealed: state.sealer.seal(&feedback_context(id), &json).await?,
+        reflection: f64::from(feedback.dimensions.reflection),
+        exploration: f64::from(feedback.dimensions.exploration),
+        warmth: f64::from(feedback.dimensions.warmth),
+        created_at,
+    };
+    state.db.add_attempt(&attempt).await?;
+    Ok(id)
+}
+
+/// Adds a comment to an attempt, sealed against the comment's id.
+pub async fn save_comment(
+    state: &crate::web::AppState,
+    attempt_id: uuid::Uuid,
+    author_id: uuid::Uuid,
+    body: &str,
+) -> Result<(), crate::error::AppError> {
+    let id = crate::db::new_id();
+    let sealed = state
+        .sealer
+        .seal(&queries::comment_context(id), body.trim())
+        .await?;
+    state
+        .db
+        .add_comment(id, attempt_id, author_id, &sealed)
+        .await?;
+    Ok(())
+}
+
+/// The most likely label of a probability row (in [`Label::ALL`] order) and its probability.
+pub fn best_label(probs: &[f32]) -> (Label, f32) {
     probs
         .iter()
         .enumerate()
@@ -334,7 +388,11 @@ pub fn argmax_label(probs: &[f32]) -> Label {
                 best
             }
         })
-        .0
+}
+
+/// The most likely label of a probability row.
+pub fn argmax_label(probs: &[f32]) -> Label {
+    best_label(probs).0
 }
 
 /// Where the shipped model lives when `TEND_COACH_MODEL` is not set: `coach/model` under the

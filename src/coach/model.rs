@@ -72,7 +72,6 @@ pub struct Model {
     hidden: Linear,
     out: Linear,
     tokenizer: Tokenizer,
-    labels: Vec<Label>,
     max_sentence: usize,
     max_context: usize,
     contexts: Mutex<HashMap<String, Vec<f32>>>,
@@ -105,7 +104,8 @@ pub fn check_files(dir: &Path) -> Result<(), ModelError> {
     Ok(())
 }
 
-fn load_config(dir: &Path) -> Result<(ModelConfig, Vec<Label>), ModelError> {
+/// Reads `config.json` and checks that its labels are Tend's six, in order.
+fn load_config(dir: &Path) -> Result<ModelConfig, ModelError> {
     let path = dir.join("config.json");
     let config: ModelConfig =
         serde_json::from_slice(&read(&path)?).map_err(|e| config_error(&path, e))?;
@@ -118,14 +118,14 @@ fn load_config(dir: &Path) -> Result<(ModelConfig, Vec<Label>), ModelError> {
     if labels != Label::ALL {
         return Err(config_error(&path, "the labels differ from Tend's six"));
     }
-    Ok((config, labels))
+    Ok(config)
 }
 
 impl Model {
     /// Loads the model from a directory holding `config.json`, `tokenizer.json` and
     /// `model.safetensors` (f16 or f32; computed in f32).
     pub fn load(dir: &Path) -> Result<Model, ModelError> {
-        let (config, labels) = load_config(dir)?;
+        let config = load_config(dir)?;
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
         // Pad per batch, never to a fixed width; truncation is ours (keep the end).
@@ -140,13 +140,12 @@ impl Model {
         let head = vb.pp("coach_head");
         let hidden_dim = config.coach.head_hidden;
         let hidden = candle_nn::linear(4 * hidden_size, hidden_dim, head.pp("hidden"))?;
-        let out = candle_nn::linear(hidden_dim, labels.len(), head.pp("out"))?;
+        let out = candle_nn::linear(hidden_dim, Label::ALL.len(), head.pp("out"))?;
         Ok(Model {
             bert,
             hidden,
             out,
             tokenizer,
-            labels,
             max_sentence: config.coach.max_sentence_tokens,
             max_context: config.coach.max_context_tokens,
             contexts: Mutex::new(HashMap::new()),
@@ -167,11 +166,6 @@ impl Model {
         if let Ok(mut cache) = self.contexts.lock() {
             cache.clear();
         }
-    }
-
-    /// The labels, in the order of [`Model::classify`]'s probabilities.
-    pub fn labels(&self) -> &[Label] {
-        &self.labels
     }
 
     /// Token ids with `[CLS]`/`[SEP]`, keeping the last `max - 2` word pieces: the end of a
@@ -254,7 +248,7 @@ impl Model {
         Ok(Tensor::from_vec(vector, (1, n), &Device::Cpu)?)
     }
 
-    /// For each sentence, the probability of each label (order: [`Model::labels`]), given the
+    /// For each sentence, the probability of each label (order: [`Label::ALL`]), given the
     /// client's message it answers.
     pub fn classify(&self, context: &str, sentences: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
         if sentences.is_empty() {

@@ -12,12 +12,12 @@ use uuid::Uuid;
 
 use super::feedback::Feedback;
 use super::queries::{Attempt, comment_context, feedback_context, reply_context};
-use super::scenarios::{self, DIFFICULTIES, Scenario, TOPICS};
+use super::scenarios::{self, Scenario, TOPICS};
 use super::summary::{Standing, Summary};
 use super::{CoachError, Status};
 use crate::accounts::queries::User;
 use crate::audit::{Event, Outcome};
-use crate::db::{Timestamp, new_id};
+use crate::db::Timestamp;
 use crate::error::{AppError, AppResult};
 use crate::web::AppState;
 use crate::web::extract::{Form, Page, Signed, check_len, check_required, collect};
@@ -313,23 +313,15 @@ pub async fn attempt(
         }
         Err(other) => return Err(other.into()),
     };
-    let id = new_id();
-    let json = serde_json::to_string(&feedback).map_err(|e| AppError::Internal(e.to_string()))?;
-    let attempt = Attempt {
-        id,
-        user_id: current.user.id,
-        scenario: scenario.slug.clone(),
-        reply_sealed: state
-            .sealer
-            .seal(&reply_context(id), form.reply.trim())
-            .await?,
-        feedback_sealed: state.sealer.seal(&feedback_context(id), &json).await?,
-        reflection: f64::from(feedback.dimensions.reflection),
-        exploration: f64::from(feedback.dimensions.exploration),
-        warmth: f64::from(feedback.dimensions.warmth),
-        created_at: Timestamp::now(),
-    };
-    state.db.add_attempt(&attempt).await?;
+    let id = super::save_attempt(
+        &state,
+        current.user.id,
+        &scenario.slug,
+        &form.reply,
+        &feedback,
+        Timestamp::now(),
+    )
+    .await?;
     audited(
         &state,
         &page,
@@ -498,15 +490,7 @@ pub async fn comment(
         )
         .await;
     }
-    let comment_id = new_id();
-    let sealed = state
-        .sealer
-        .seal(&comment_context(comment_id), form.body.trim())
-        .await?;
-    state
-        .db
-        .add_comment(comment_id, id, current.user.id, &sealed)
-        .await?;
+    super::save_comment(&state, id, current.user.id, &form.body).await?;
     audited(
         &state,
         &page,
@@ -911,9 +895,4 @@ pub async fn summary(
         ),
         Err(other) => Err(other.into()),
     }
-}
-
-/// Topics and levels, for templates that group by them.
-pub fn difficulty_rank(level: &str) -> usize {
-    DIFFICULTIES.iter().position(|d| *d == level).unwrap_or(0) + 1
 }

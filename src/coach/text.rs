@@ -88,7 +88,7 @@ const ENGLISH: &[&str] = &[
     "can", "could", "would", "should", "will", "about", "there", "at", "as", "it's", "i'm",
     "you're", "that's", "just", "really", "very", "from", "by", "after", "before", "out", "up",
     "when", "who", "why", "which", "than", "then", "some", "all", "more", "most", "often",
-    "people", "like", "feel", "sounds", "might", "help", "here", "much", "too", "also", "been",
+    "people", "like", "feel", "sounds", "might", "help", "here", "much", "too", "also",
 ];
 
 /// Common function words of other languages Tend's users may write in (Spanish, French,
