@@ -141,6 +141,26 @@ pub struct Config {
     /// `model.safetensors`); default `coach/model` in the working directory or source tree.
     #[arg(long, env = "TEND_COACH_MODEL", global = true)]
     pub coach_model: Option<PathBuf>,
+
+    /// Base URL of the practice's (ideally self-hosted) Jitsi Meet, e.g.
+    /// `https://meet.example.org`; each video appointment gets an unguessable room there.
+    /// Unset: video appointments say the practice will share the link.
+    #[arg(long, env = "TEND_JITSI_URL", global = true)]
+    pub jitsi_url: Option<String>,
+
+    /// Hours before a session after which a client can no longer cancel or move it themselves
+    /// (they are asked to message their therapist instead).
+    #[arg(
+        long,
+        env = "TEND_CANCEL_WINDOW_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
+    pub cancel_window_hours: i64,
+
+    /// Currency symbol shown beside fees in the directory (one currency per practice).
+    #[arg(long, env = "TEND_CURRENCY_SYMBOL", default_value = "$", global = true)]
+    pub currency_symbol: String,
 }
 
 impl Config {
@@ -166,6 +186,9 @@ impl Config {
             message_notify_minutes: 10,
             crisis_region: "us".into(),
             coach_model: None,
+            jitsi_url: None,
+            cancel_window_hours: 24,
+            currency_symbol: "$".into(),
         }
     }
 
@@ -243,6 +266,15 @@ impl Config {
                     |p| p.display().to_string(),
                 ),
             ),
+            (
+                "TEND_JITSI_URL".into(),
+                self.jitsi_url.clone().unwrap_or_else(|| "(unset)".into()),
+            ),
+            (
+                "TEND_CANCEL_WINDOW_HOURS".into(),
+                self.cancel_window_hours.to_string(),
+            ),
+            ("TEND_CURRENCY_SYMBOL".into(), self.currency_symbol.clone()),
         ]
     }
 }

@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
-use lettre::message::{Mailbox, Message, header::ContentType};
+use lettre::message::{
+    Attachment as MailAttachment, Mailbox, Message, MultiPart, SinglePart, header::ContentType,
+};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Tokio1Executor};
 use serde::{Deserialize, Serialize};
@@ -18,6 +20,32 @@ pub struct Email {
     pub subject: String,
     /// Plain-text body.
     pub body: String,
+    /// A file to attach (a calendar invitation); absent in most emails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
+}
+
+/// A small text attachment.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Attachment {
+    /// File name, e.g. `session.ics`.
+    pub filename: String,
+    /// MIME type, e.g. `text/calendar; charset=utf-8; method=PUBLISH`.
+    pub content_type: String,
+    /// The content.
+    pub content: String,
+}
+
+impl Email {
+    /// A plain-text email without attachments.
+    pub fn text(to: &str, subject: &str, body: String) -> Email {
+        Email {
+            to: to.to_string(),
+            subject: subject.to_string(),
+            body,
+            attachment: None,
+        }
+    }
 }
 
 /// Where emails go.
@@ -86,13 +114,25 @@ impl Mailer {
             .to
             .parse()
             .map_err(|e| EmailError::Invalid(format!("recipient: {e}")))?;
-        let message = Message::builder()
-            .from(from)
-            .to(to)
-            .subject(&email.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(email.body.clone())
-            .map_err(|e| EmailError::Invalid(e.to_string()))?;
+        let builder = Message::builder().from(from).to(to).subject(&email.subject);
+        let message = match &email.attachment {
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(email.body.clone()),
+            Some(file) => {
+                let content_type = ContentType::parse(&file.content_type)
+                    .map_err(|e| EmailError::Invalid(format!("attachment type: {e}")))?;
+                builder.multipart(
+                    MultiPart::mixed()
+                        .singlepart(SinglePart::plain(email.body.clone()))
+                        .singlepart(
+                            MailAttachment::new(file.filename.clone())
+                                .body(file.content.clone(), content_type),
+                        ),
+                )
+            }
+        }
+        .map_err(|e| EmailError::Invalid(e.to_string()))?;
         match self {
             Mailer::Smtp { transport, .. } => {
                 transport

@@ -16,6 +16,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod directory;
 pub mod email;
 pub mod error;
 pub mod home;

@@ -20,9 +20,10 @@ use crate::web::routes::Route;
           crate::practice::api::create_entry, crate::practice::api::list_entries, crate::practice::api::create_completion,
           crate::practice::drafts::get_draft, crate::practice::drafts::save_draft,
           crate::messaging::api::list, crate::messaging::api::messages, crate::messaging::api::send_message, crate::messaging::api::read,
-          crate::safety::api::screen_text, crate::coach::api::feedback, crate::coach::api::summary),
+          crate::safety::api::screen_text, crate::coach::api::feedback, crate::coach::api::summary,
+          crate::directory::api::search),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Tokens and the signed-in account"), (name = "care", description = "Caseload and client records"), (name = "measures", description = "Validated questionnaires and scoring"), (name = "practice", description = "Journal and practice between sessions"), (name = "messaging", description = "Secure conversations between client and therapist, and supervisor and trainee"), (name = "safety", description = "Risk screening"), (name = "coach", description = "The empathy and active-listening coach"))
+    tags((name = "auth", description = "Tokens and the signed-in account"), (name = "care", description = "Caseload and client records"), (name = "measures", description = "Validated questionnaires and scoring"), (name = "practice", description = "Journal and practice between sessions"), (name = "messaging", description = "Secure conversations between client and therapist, and supervisor and trainee"), (name = "safety", description = "Risk screening"), (name = "coach", description = "The empathy and active-listening coach"), (name = "directory", description = "The public therapist directory"))
 )]
 pub struct ApiDoc;
 

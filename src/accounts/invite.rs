@@ -66,6 +66,7 @@ pub async fn send_invitation(
         to: invitation.email.clone(),
         subject: subject(role, &inviter.name),
         body: body(role, &invitation.name, &inviter.name, &link),
+        attachment: None,
     };
     enqueue(
         state,

@@ -225,6 +225,7 @@ pub async fn raise(state: &AppState, alert: &NewAlert) -> AppResult<Uuid> {
                     recipient.name,
                     state.config.base_url()
                 ),
+                attachment: None,
             };
             enqueue_at(
                 state,
@@ -351,6 +352,7 @@ pub async fn escalate_if_open(state: &AppState, alert_id: Uuid) -> AppResult<()>
                 admin.name,
                 escalate_after(state).whole_minutes()
             ),
+            attachment: None,
         };
         enqueue_at(
             state,

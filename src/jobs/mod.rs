@@ -62,6 +62,15 @@ pub enum JobKind {
         /// The alert.
         alert_id: Uuid,
     },
+    /// Remind a client of a session (only if it is still booked for the same time).
+    AppointmentReminder {
+        /// The appointment.
+        appointment_id: Uuid,
+        /// Its start when the reminder was queued (Unix seconds).
+        starts_unix: i64,
+        /// 24 or 1.
+        hours_before: i64,
+    },
     /// Email a participant that a message is waiting, if they still have not read it.
     MessageWaiting {
         /// The message.
@@ -82,6 +91,7 @@ impl JobKind {
             JobKind::ScreenText { .. } => "screen_text",
             JobKind::AlertWebhook { .. } => "alert_webhook",
             JobKind::MessageWaiting { .. } => "message_waiting",
+            JobKind::AppointmentReminder { .. } => "appointment_reminder",
         }
     }
 }
@@ -367,6 +377,18 @@ async fn execute(state: &AppState, job: &JobRow) -> Result<(), String> {
         } => crate::messaging::notify_if_unread(state, message_id, recipient_id)
             .await
             .map_err(|e| e.to_string()),
+        JobKind::AppointmentReminder {
+            appointment_id,
+            starts_unix,
+            hours_before,
+        } => crate::directory::booking::send_reminder(
+            state,
+            appointment_id,
+            starts_unix,
+            hours_before,
+        )
+        .await
+        .map_err(|e| e.to_string()),
     }
 }
 

@@ -307,6 +307,7 @@ pub async fn schedule_reminder(
             client.name,
             state.config.base_url()
         ),
+        attachment: None,
     };
     let key = format!("measure-reminder:{assignment_id}:{}", at.to_text());
     crate::jobs::enqueue_at(state, &JobKind::SendEmail(email), Some(&key), at).await?;

@@ -297,6 +297,7 @@ pub async fn notify_if_unread(
             state.config.base_url(),
             message.conversation_id
         ),
+        attachment: None,
     };
     state
         .mailer

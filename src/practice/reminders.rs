@@ -143,6 +143,7 @@ pub async fn send_and_reschedule(state: &AppState, user_id: Uuid, due_unix: i64)
                 user.name,
                 state.config.base_url()
             ),
+            attachment: None,
         };
         crate::jobs::enqueue(
             state,

@@ -55,31 +55,74 @@ fn field_error(path: String, message: String) -> AppError {
 /// An HTML form body, accepted only with a matching CSRF token in its `csrf` field.
 pub struct Form<T>(pub T);
 
+/// Reads a form body after checking its CSRF token (unless the caller used a bearer token,
+/// which browsers never send on their own) and that every value is UTF-8.
+async fn checked_form_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+    let expected = req.extensions().get::<CsrfToken>().map(|c| c.0.clone());
+    let via_bearer = req
+        .extensions()
+        .get::<CurrentUser>()
+        .is_some_and(|c| c.via_bearer);
+    let bytes = body_bytes(req, state).await?;
+    check_utf8_form(&bytes)?;
+    if !via_bearer {
+        let sent = url::form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.into_owned());
+        check_csrf(expected.as_deref(), sent.as_deref())?;
+    }
+    Ok(bytes)
+}
+
+/// Compares the page's CSRF token with the one a form sent, in constant time.
+pub fn check_csrf(expected: Option<&str>, sent: Option<&str>) -> Result<(), AppError> {
+    match (expected, sent) {
+        (Some(expected), Some(sent)) if constant_time_eq(expected.as_bytes(), sent.as_bytes()) => {
+            Ok(())
+        }
+        _ => Err(AppError::Csrf),
+    }
+}
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let expected = req.extensions().get::<CsrfToken>().map(|c| c.0.clone());
-        let via_bearer = req
-            .extensions()
-            .get::<CurrentUser>()
-            .is_some_and(|c| c.via_bearer);
-        let bytes = body_bytes(req, state).await?;
-        check_utf8_form(&bytes)?;
-        if !via_bearer {
-            let sent = url::form_urlencoded::parse(&bytes)
-                .find(|(k, _)| k == "csrf")
-                .map(|(_, v)| v.into_owned());
-            match (expected, sent) {
-                (Some(expected), Some(sent))
-                    if constant_time_eq(expected.as_bytes(), sent.as_bytes()) => {}
-                _ => return Err(AppError::Csrf),
-            }
-        }
+        let bytes = checked_form_body(req, state).await?;
         let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(&bytes));
         serde_path_to_error::deserialize(deserializer)
             .map(Form)
             .map_err(|e| field_error(e.path().to_string(), e.inner().to_string()))
+    }
+}
+
+/// A form body as its ordered key/value pairs, for forms whose checkbox groups repeat a key;
+/// CSRF-checked like [`Form`].
+pub struct FormPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequest<S> for FormPairs {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let bytes = checked_form_body(req, state).await?;
+        Ok(FormPairs(
+            url::form_urlencoded::parse(&bytes).into_owned().collect(),
+        ))
+    }
+}
+
+/// A query string as its ordered key/value pairs (repeated keys kept).
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        Ok(QueryPairs(
+            url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect(),
+        ))
     }
 }
 

@@ -91,12 +91,13 @@ impl Layout {
     pub fn new(title: &str, user: Option<&CurrentUser>, csrf: String, path: &str) -> Layout {
         let full = user.filter(|u| u.session.stage == Stage::Full);
         let links: &[(&'static str, &'static str)] = match full.map(|u| u.user.role) {
-            None => &[],
+            None => &[("/directory", "Find a therapist")],
             Some(Role::Client) => &[
                 ("/", "Home"),
                 ("/practice", "Practice"),
                 ("/journal", "Journal"),
                 ("/messages", "Messages"),
+                ("/appointments", "Appointments"),
                 ("/safety-plan", "Safety plan"),
                 ("/account", "Account"),
             ],
@@ -104,6 +105,7 @@ impl Layout {
                 ("/", "Home"),
                 ("/clients", "Clients"),
                 ("/progress", "Progress"),
+                ("/appointments", "Schedule"),
                 ("/messages", "Messages"),
                 ("/alerts", "Alerts"),
                 ("/coach", "Coach"),
@@ -121,6 +123,7 @@ impl Layout {
                 ("/", "Home"),
                 ("/admin/users", "People"),
                 ("/admin/instruments", "Questionnaires"),
+                ("/admin/directory", "Directory"),
                 ("/admin/audit", "Audit"),
                 ("/admin/jobs", "Background work"),
                 ("/account", "Account"),

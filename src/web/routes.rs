@@ -53,6 +53,15 @@ impl Route {
         }
     }
 
+    /// Raises the request body limit for this route only (uploads); every other route keeps
+    /// the small default.
+    pub fn with_body_limit(mut self, bytes: usize) -> Route {
+        self.handler = self
+            .handler
+            .layer(axum::extract::DefaultBodyLimit::max(bytes));
+        self
+    }
+
     /// Whether this route belongs to the JSON API (errors render as problem JSON).
     pub fn is_api(&self) -> bool {
         self.path.starts_with("/api/")

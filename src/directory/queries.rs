@@ -1,0 +1,936 @@
+//! Storage for the directory, requests and booking: one contract, both backends.
+
+use uuid::Uuid;
+
+use super::profile::{PROFILE_COLUMNS, Profile, ProfileRow, ValidProfile, slug_for};
+use super::search::{Bind, SearchQuery, build_sql};
+use crate::db::{Db, DbError, DbResult, Timestamp, new_id};
+use crate::with_pool;
+
+/// One search result.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    /// The profile.
+    pub profile: Profile,
+    /// Text relevance (0 without text).
+    pub score: f64,
+    /// Squared distance in degrees (0 without a location).
+    pub dist2: f64,
+}
+
+/// A row of a search page.
+#[derive(sqlx::FromRow)]
+struct HitRow {
+    /// The profile columns.
+    #[sqlx(flatten)]
+    row: ProfileRow,
+    /// Relevance.
+    score: f64,
+    /// Squared distance.
+    dist2: f64,
+}
+
+/// A session type a therapist offers.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SessionType {
+    /// Id.
+    pub id: Uuid,
+    /// Therapist.
+    pub therapist_id: Uuid,
+    /// Name, e.g. "Individual session".
+    pub name: String,
+    /// Length in minutes.
+    pub minutes: i64,
+    /// A modality slug.
+    pub modality: String,
+    /// Fee in cents.
+    pub fee_cents: i64,
+    /// Offered for new bookings.
+    pub active: bool,
+}
+
+/// A stored weekly window.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct WindowRow {
+    /// Id.
+    pub id: Uuid,
+    /// 0 = Monday.
+    pub weekday: i64,
+    /// Minutes after local midnight.
+    pub start_minute: i64,
+    /// Minutes after local midnight.
+    pub end_minute: i64,
+}
+
+/// A stored exception.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ExceptionRow {
+    /// Id.
+    pub id: Uuid,
+    /// Local date, `YYYY-MM-DD`.
+    pub day: String,
+    /// `off` or `extra`.
+    pub kind: String,
+    /// Start, minutes after local midnight.
+    pub start_minute: Option<i64>,
+    /// End.
+    pub end_minute: Option<i64>,
+}
+
+/// An appointment with the names people see.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Appointment {
+    /// Id.
+    pub id: Uuid,
+    /// Therapist.
+    pub therapist_id: Uuid,
+    /// Therapist's name.
+    pub therapist_name: String,
+    /// Client.
+    pub client_id: Uuid,
+    /// Client's name.
+    pub client_name: String,
+    /// Session type.
+    pub session_type_id: Uuid,
+    /// Session type name.
+    pub session_name: String,
+    /// Start (UTC).
+    pub starts_at: Timestamp,
+    /// End (UTC).
+    pub ends_at: Timestamp,
+    /// `booked`, `cancelled`, `attended` or `no_show`.
+    pub status: String,
+    /// Modality slug.
+    pub modality: String,
+    /// Fee in cents.
+    pub fee_cents: i64,
+    /// The video room name.
+    pub room: String,
+    /// iCalendar SEQUENCE: bumped by every change.
+    pub sequence: i64,
+}
+
+/// Columns of [`Appointment`].
+const APPOINTMENT_SELECT: &str = "SELECT a.id, a.therapist_id, t.name AS therapist_name, a.client_id, \
+    c.name AS client_name, a.session_type_id, s.name AS session_name, a.starts_at, a.ends_at, a.status, \
+    a.modality, a.fee_cents, a.room, a.sequence FROM appointments a \
+    JOIN users t ON t.id = a.therapist_id JOIN users c ON c.id = a.client_id \
+    JOIN session_types s ON s.id = a.session_type_id";
+
+/// A new appointment.
+#[derive(Clone, Debug)]
+pub struct NewAppointment {
+    /// Id.
+    pub id: Uuid,
+    /// Therapist.
+    pub therapist_id: Uuid,
+    /// Client.
+    pub client_id: Uuid,
+    /// Session type.
+    pub session_type_id: Uuid,
+    /// Start.
+    pub starts_at: Timestamp,
+    /// End.
+    pub ends_at: Timestamp,
+    /// Modality.
+    pub modality: String,
+    /// Fee in cents.
+    pub fee_cents: i64,
+    /// Video room name.
+    pub room: String,
+    /// Who booked.
+    pub by: Uuid,
+}
+
+/// A request to work with a therapist.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RequestRow {
+    /// Id.
+    pub id: Uuid,
+    /// Therapist.
+    pub therapist_id: Uuid,
+    /// The requester's account, when they were signed in.
+    pub requester_id: Option<Uuid>,
+    /// Their name.
+    pub name: String,
+    /// Their email.
+    pub email: String,
+    /// What they wrote, sealed.
+    pub message_sealed: Vec<u8>,
+    /// Joined the waitlist rather than asking now.
+    pub waitlist: bool,
+    /// `new`, `accepted`, `declined`.
+    pub status: String,
+    /// `none`, `concern` or `urgent` (from screening what they wrote).
+    pub risk: String,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// Request volumes per therapist for the admin page.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct DirectoryAdminRow {
+    /// The profile.
+    #[sqlx(flatten)]
+    pub row: ProfileRow,
+    /// Requests in the last 30 days.
+    pub requests_30d: i64,
+    /// Requests waiting for an answer.
+    pub waiting: i64,
+}
+
+/// Why a booking was refused by the database.
+#[derive(Debug, thiserror::Error)]
+pub enum BookError {
+    /// Someone else holds an overlapping appointment.
+    #[error("that time was just taken")]
+    Taken,
+    /// Storage failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for BookError {
+    fn from(err: sqlx::Error) -> Self {
+        match DbError::from(err) {
+            DbError::Conflict => BookError::Taken,
+            other => BookError::Db(other),
+        }
+    }
+}
+
+impl Db {
+    /// Creates or updates a therapist's profile and its tags in one transaction; returns the
+    /// slug (fixed at creation so links keep working).
+    pub async fn save_profile(&self, user_id: Uuid, p: &ValidProfile) -> DbResult<String> {
+        let now = Timestamp::now();
+        let slug = slug_for(&p.input.display_name, user_id);
+        let i = &p.input;
+        Ok(with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let slug: String = sqlx::query_scalar(
+                "INSERT INTO directory_profiles (user_id, slug, display_name, pronouns, gender, credentials, \
+                 licence_number, licence_region, bio, approach, region, city, address, latitude, longitude, \
+                 fee_cents, sliding_scale_min_cents, insurance, accepting, time_zone, published, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22) \
+                 ON CONFLICT (user_id) DO UPDATE SET display_name = $3, pronouns = $4, gender = $5, credentials = $6, \
+                 licence_number = $7, licence_region = $8, bio = $9, approach = $10, region = $11, city = $12, \
+                 address = $13, latitude = $14, longitude = $15, fee_cents = $16, sliding_scale_min_cents = $17, \
+                 insurance = $18, accepting = $19, time_zone = $20, published = $21, updated_at = $22, \
+                 licence_status = CASE WHEN directory_profiles.licence_number = $7 AND directory_profiles.licence_region = $8 \
+                     THEN directory_profiles.licence_status ELSE 'unverified' END \
+                 RETURNING slug",
+            )
+            .bind(user_id)
+            .bind(&slug)
+            .bind(&i.display_name)
+            .bind(&i.pronouns)
+            .bind(&i.gender)
+            .bind(&i.credentials)
+            .bind(&i.licence_number)
+            .bind(&i.licence_region)
+            .bind(&i.bio)
+            .bind(&i.approach)
+            .bind(&i.region)
+            .bind(&i.city)
+            .bind(&i.address)
+            .bind(p.latitude)
+            .bind(p.longitude)
+            .bind(p.fee_cents)
+            .bind(p.sliding_scale_min_cents)
+            .bind(&i.insurance)
+            .bind(i.accepting)
+            .bind(&i.time_zone)
+            .bind(i.published)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM directory_tags WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            for tag in &p.tags {
+                sqlx::query("INSERT INTO directory_tags (tag, user_id) VALUES ($1, $2)")
+                    .bind(tag)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            slug
+        }))
+    }
+
+    /// Loads the tags of these profiles and joins them to their rows.
+    async fn with_tags(&self, rows: Vec<ProfileRow>) -> DbResult<Vec<Profile>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=rows.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT user_id, tag FROM directory_tags WHERE user_id IN ({}) ORDER BY tag",
+            placeholders.join(", ")
+        );
+        let pairs: Vec<(Uuid, String)> = with_pool!(self, |pool| {
+            let mut q = sqlx::query_as(&sql);
+            for r in &rows {
+                q = q.bind(r.user_id);
+            }
+            q.fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let tags = pairs
+                    .iter()
+                    .filter(|(id, _)| *id == row.user_id)
+                    .map(|(_, t)| t.clone())
+                    .collect();
+                Profile { row, tags }
+            })
+            .collect())
+    }
+
+    /// A profile by its owner (published or not).
+    pub async fn profile_for_user(&self, user_id: Uuid) -> DbResult<Option<Profile>> {
+        let sql =
+            format!("SELECT {PROFILE_COLUMNS} FROM directory_profiles p WHERE p.user_id = $1");
+        let row: Option<ProfileRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?);
+        Ok(self.with_tags(row.into_iter().collect()).await?.pop())
+    }
+
+    /// A profile by its URL name (published or not; callers decide who may see it).
+    pub async fn profile_by_slug(&self, slug: &str) -> DbResult<Option<Profile>> {
+        let sql = format!("SELECT {PROFILE_COLUMNS} FROM directory_profiles p WHERE p.slug = $1");
+        let row: Option<ProfileRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(slug)
+            .fetch_optional(pool)
+            .await?);
+        Ok(self.with_tags(row.into_iter().collect()).await?.pop())
+    }
+
+    /// One page of directory results and the total count.
+    pub async fn search_directory(&self, q: &SearchQuery) -> DbResult<(i64, Vec<Hit>)> {
+        let (count_sql, page_sql, binds) = build_sql(q, self.backend());
+        // The count statement uses every bind but the last two (limit and offset).
+        let count_binds = &binds[..binds.len().saturating_sub(2)];
+        let (total, rows): (i64, Vec<HitRow>) = with_pool!(self, |pool| {
+            let mut count = sqlx::query_scalar(&count_sql);
+            for b in count_binds {
+                count = match b {
+                    Bind::Text(s) => count.bind(s.clone()),
+                    Bind::Int(i) => count.bind(*i),
+                    Bind::Float(f) => count.bind(*f),
+                };
+            }
+            let total: i64 = count.fetch_one(pool).await?;
+            let mut page = sqlx::query_as(&page_sql);
+            for b in &binds {
+                page = match b {
+                    Bind::Text(s) => page.bind(s.clone()),
+                    Bind::Int(i) => page.bind(*i),
+                    Bind::Float(f) => page.bind(*f),
+                };
+            }
+            (total, page.fetch_all(pool).await?)
+        });
+        let scores: Vec<(f64, f64)> = rows.iter().map(|r| (r.score, r.dist2)).collect();
+        let profiles = self
+            .with_tags(rows.into_iter().map(|r| r.row).collect())
+            .await?;
+        Ok((
+            total,
+            profiles
+                .into_iter()
+                .zip(scores)
+                .map(|(profile, (score, dist2))| Hit {
+                    profile,
+                    score,
+                    dist2,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Listed profiles that could suit someone: speaking one of `languages` (any when empty)
+    /// and accepting or keeping a waitlist. Capped; the matcher ranks them.
+    pub async fn match_candidates(&self, language_tags: &[String]) -> DbResult<Vec<Profile>> {
+        let mut sql = format!(
+            "SELECT {PROFILE_COLUMNS} FROM directory_profiles p WHERE p.published = TRUE AND p.hidden = FALSE"
+        );
+        if !language_tags.is_empty() {
+            let placeholders: Vec<String> =
+                (1..=language_tags.len()).map(|n| format!("${n}")).collect();
+            sql.push_str(&format!(
+                " AND p.user_id IN (SELECT user_id FROM directory_tags WHERE tag IN ({}))",
+                placeholders.join(", ")
+            ));
+        }
+        sql.push_str(" ORDER BY p.accepting DESC, p.display_name LIMIT 2000");
+        let rows: Vec<ProfileRow> = with_pool!(self, |pool| {
+            let mut q = sqlx::query_as(&sql);
+            for t in language_tags {
+                q = q.bind(t);
+            }
+            q.fetch_all(pool).await?
+        });
+        self.with_tags(rows).await
+    }
+
+    /// Stores a profile photo (already re-encoded).
+    pub async fn set_photo(&self, user_id: Uuid, jpeg: &[u8], etag: &str) -> DbResult<()> {
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO directory_photos (user_id, jpeg, etag, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id) DO UPDATE SET jpeg = $2, etag = $3, updated_at = $4",
+            )
+            .bind(user_id)
+            .bind(jpeg)
+            .bind(etag)
+            .bind(Timestamp::now())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE directory_profiles SET has_photo = TRUE WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// A profile's photo and its ETag.
+    pub async fn photo(&self, user_id: Uuid) -> DbResult<Option<(Vec<u8>, String)>> {
+        Ok(with_pool!(self, |pool| sqlx::query_as(
+            "SELECT jpeg, etag FROM directory_photos WHERE user_id = $1"
+        )
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// Every profile with request volumes, for the admin page.
+    pub async fn directory_admin_rows(&self) -> DbResult<Vec<DirectoryAdminRow>> {
+        let sql = format!(
+            "SELECT {PROFILE_COLUMNS}, \
+             (SELECT COUNT(*) FROM directory_requests r WHERE r.therapist_id = p.user_id AND r.created_at >= $1) AS requests_30d, \
+             (SELECT COUNT(*) FROM directory_requests r WHERE r.therapist_id = p.user_id AND r.status = 'new') AS waiting \
+             FROM directory_profiles p ORDER BY p.licence_status DESC, p.display_name"
+        );
+        Ok(with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(Timestamp::now() - time::Duration::days(30))
+            .fetch_all(pool)
+            .await?))
+    }
+
+    /// Sets a licence's verification status; false when no such profile.
+    pub async fn set_licence_status(&self, user_id: Uuid, status: &str) -> DbResult<bool> {
+        let done = with_pool!(self, |pool| sqlx::query(
+            "UPDATE directory_profiles SET licence_status = $2 WHERE user_id = $1"
+        )
+        .bind(user_id)
+        .bind(status)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Hides a profile from the directory or restores it; false when no such profile.
+    pub async fn set_profile_hidden(&self, user_id: Uuid, hidden: bool) -> DbResult<bool> {
+        let done = with_pool!(self, |pool| sqlx::query(
+            "UPDATE directory_profiles SET hidden = $2 WHERE user_id = $1"
+        )
+        .bind(user_id)
+        .bind(hidden)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// A therapist's session types (only active ones when `active_only`).
+    pub async fn session_types(
+        &self,
+        therapist_id: Uuid,
+        active_only: bool,
+    ) -> DbResult<Vec<SessionType>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT id, therapist_id, name, minutes, modality, fee_cents, active FROM session_types \
+             WHERE therapist_id = $1 AND (active = TRUE OR $2 = FALSE) ORDER BY active DESC, minutes, name"
+        )
+        .bind(therapist_id)
+        .bind(active_only)
+        .fetch_all(pool)
+        .await?
+        }))
+    }
+
+    /// One session type.
+    pub async fn session_type(&self, id: Uuid) -> DbResult<Option<SessionType>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT id, therapist_id, name, minutes, modality, fee_cents, active FROM session_types WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        }))
+    }
+
+    /// Adds a session type.
+    pub async fn add_session_type(
+        &self,
+        therapist_id: Uuid,
+        name: &str,
+        minutes: i64,
+        modality: &str,
+        fee_cents: i64,
+    ) -> DbResult<Uuid> {
+        let id = new_id();
+        with_pool!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO session_types (id, therapist_id, name, minutes, modality, fee_cents, active, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7)"
+        )
+        .bind(id)
+        .bind(therapist_id)
+        .bind(name)
+        .bind(minutes)
+        .bind(modality)
+        .bind(fee_cents)
+        .bind(Timestamp::now())
+        .execute(pool)
+        .await
+        .map(|_| ())?
+        });
+        Ok(id)
+    }
+
+    /// Stops offering a session type (kept for past appointments); false if not theirs.
+    pub async fn retire_session_type(&self, therapist_id: Uuid, id: Uuid) -> DbResult<bool> {
+        let done = with_pool!(self, |pool| sqlx::query(
+            "UPDATE session_types SET active = FALSE WHERE id = $1 AND therapist_id = $2"
+        )
+        .bind(id)
+        .bind(therapist_id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// A therapist's weekly windows.
+    pub async fn windows(&self, therapist_id: Uuid) -> DbResult<Vec<WindowRow>> {
+        Ok(with_pool!(self, |pool| sqlx::query_as(
+            "SELECT id, weekday, start_minute, end_minute FROM availability_windows \
+             WHERE therapist_id = $1 ORDER BY weekday, start_minute"
+        )
+        .bind(therapist_id)
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Replaces a therapist's weekly windows in one transaction.
+    pub async fn replace_windows(
+        &self,
+        therapist_id: Uuid,
+        windows: &[super::schedule::WeeklyWindow],
+    ) -> DbResult<()> {
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM availability_windows WHERE therapist_id = $1")
+                .bind(therapist_id)
+                .execute(&mut *tx)
+                .await?;
+            for w in windows {
+                sqlx::query(
+                    "INSERT INTO availability_windows (id, therapist_id, weekday, start_minute, end_minute) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(new_id())
+                .bind(therapist_id)
+                .bind(i64::from(w.weekday))
+                .bind(i64::from(w.start_minute))
+                .bind(i64::from(w.end_minute))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// A therapist's exceptions from `from_day` (`YYYY-MM-DD`) on.
+    pub async fn exceptions(
+        &self,
+        therapist_id: Uuid,
+        from_day: &str,
+    ) -> DbResult<Vec<ExceptionRow>> {
+        Ok(with_pool!(self, |pool| sqlx::query_as(
+            "SELECT id, day, kind, start_minute, end_minute FROM availability_exceptions \
+             WHERE therapist_id = $1 AND day >= $2 ORDER BY day, start_minute"
+        )
+        .bind(therapist_id)
+        .bind(from_day)
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Adds an exception.
+    pub async fn add_exception(
+        &self,
+        therapist_id: Uuid,
+        day: &str,
+        kind: &str,
+        start_minute: Option<i64>,
+        end_minute: Option<i64>,
+    ) -> DbResult<()> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO availability_exceptions (id, therapist_id, day, kind, start_minute, end_minute, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        )
+        .bind(new_id())
+        .bind(therapist_id)
+        .bind(day)
+        .bind(kind)
+        .bind(start_minute)
+        .bind(end_minute)
+        .bind(Timestamp::now())
+        .execute(pool)
+        .await
+        .map(|_| ())?
+        });
+        Ok(())
+    }
+
+    /// Removes an exception; false if not theirs.
+    pub async fn delete_exception(&self, therapist_id: Uuid, id: Uuid) -> DbResult<bool> {
+        let done = with_pool!(self, |pool| sqlx::query(
+            "DELETE FROM availability_exceptions WHERE id = $1 AND therapist_id = $2"
+        )
+        .bind(id)
+        .bind(therapist_id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Booked appointments of a therapist overlapping `[from, until)`.
+    pub async fn busy_between(
+        &self,
+        therapist_id: Uuid,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> DbResult<Vec<(Timestamp, Timestamp)>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT starts_at, ends_at FROM appointments WHERE therapist_id = $1 AND status = 'booked' \
+             AND starts_at < $3 AND ends_at > $2 ORDER BY starts_at"
+        )
+        .bind(therapist_id)
+        .bind(from)
+        .bind(until)
+        .fetch_all(pool)
+        .await?
+        }))
+    }
+
+    /// Books an appointment unless an overlapping one exists. The first statement bumps the
+    /// therapist's `booking_seq`, which takes SQLite's write lock and PostgreSQL's row lock,
+    /// so two bookings for one therapist run one after the other and the second sees the first.
+    pub async fn book(&self, a: &NewAppointment) -> Result<(), BookError> {
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE directory_profiles SET booking_seq = booking_seq + 1 WHERE user_id = $1",
+            )
+            .bind(a.therapist_id)
+            .execute(&mut *tx)
+            .await?;
+            let clash: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM appointments WHERE therapist_id = $1 AND status = 'booked' \
+                 AND starts_at < $3 AND ends_at > $2",
+            )
+            .bind(a.therapist_id)
+            .bind(a.starts_at)
+            .bind(a.ends_at)
+            .fetch_one(&mut *tx)
+            .await?;
+            if clash > 0 {
+                return Err(BookError::Taken);
+            }
+            let now = Timestamp::now();
+            sqlx::query(
+                "INSERT INTO appointments (id, therapist_id, client_id, session_type_id, starts_at, ends_at, status, \
+                 modality, fee_cents, room, sequence, created_at, updated_at, changed_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'booked', $7, $8, $9, 0, $10, $10, $11)",
+            )
+            .bind(a.id)
+            .bind(a.therapist_id)
+            .bind(a.client_id)
+            .bind(a.session_type_id)
+            .bind(a.starts_at)
+            .bind(a.ends_at)
+            .bind(&a.modality)
+            .bind(a.fee_cents)
+            .bind(&a.room)
+            .bind(now)
+            .bind(a.by)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Moves a booked appointment, under the same per-therapist lock as [`Db::book`].
+    pub async fn reschedule(
+        &self,
+        id: Uuid,
+        therapist_id: Uuid,
+        starts_at: Timestamp,
+        ends_at: Timestamp,
+        by: Uuid,
+    ) -> Result<(), BookError> {
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE directory_profiles SET booking_seq = booking_seq + 1 WHERE user_id = $1",
+            )
+            .bind(therapist_id)
+            .execute(&mut *tx)
+            .await?;
+            let clash: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM appointments WHERE therapist_id = $1 AND status = 'booked' \
+                 AND starts_at < $3 AND ends_at > $2 AND id <> $4",
+            )
+            .bind(therapist_id)
+            .bind(starts_at)
+            .bind(ends_at)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if clash > 0 {
+                return Err(BookError::Taken);
+            }
+            sqlx::query(
+                "UPDATE appointments SET starts_at = $2, ends_at = $3, sequence = sequence + 1, updated_at = $4, \
+                 changed_by = $5 WHERE id = $1 AND status = 'booked'",
+            )
+            .bind(id)
+            .bind(starts_at)
+            .bind(ends_at)
+            .bind(Timestamp::now())
+            .bind(by)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Changes a booked appointment's status (`cancelled`, `attended`, `no_show`); false when
+    /// it was not booked.
+    pub async fn set_appointment_status(&self, id: Uuid, status: &str, by: Uuid) -> DbResult<bool> {
+        let done = with_pool!(self, |pool| {
+            sqlx::query(
+            "UPDATE appointments SET status = $2, sequence = sequence + 1, updated_at = $3, changed_by = $4 \
+             WHERE id = $1 AND status = 'booked'"
+        )
+        .bind(id)
+        .bind(status)
+        .bind(Timestamp::now())
+        .bind(by)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// One appointment.
+    pub async fn appointment(&self, id: Uuid) -> DbResult<Option<Appointment>> {
+        let sql = format!("{APPOINTMENT_SELECT} WHERE a.id = $1");
+        Ok(with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?))
+    }
+
+    /// A person's appointments (as client or therapist) ending after `from`, soonest first.
+    pub async fn appointments_for(
+        &self,
+        user_id: Uuid,
+        from: Timestamp,
+    ) -> DbResult<Vec<Appointment>> {
+        let sql = format!(
+            "{APPOINTMENT_SELECT} WHERE (a.client_id = $1 OR a.therapist_id = $1) AND a.ends_at >= $2 \
+             ORDER BY a.starts_at LIMIT 500"
+        );
+        Ok(with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(user_id)
+            .bind(from)
+            .fetch_all(pool)
+            .await?))
+    }
+
+    /// How many sessions this client missed with this therapist.
+    pub async fn no_show_count(&self, therapist_id: Uuid, client_id: Uuid) -> DbResult<i64> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_scalar(
+            "SELECT COUNT(*) FROM appointments WHERE therapist_id = $1 AND client_id = $2 AND status = 'no_show'"
+        )
+        .bind(therapist_id)
+        .bind(client_id)
+        .fetch_one(pool)
+        .await?
+        }))
+    }
+
+    /// Stores a request.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_request(
+        &self,
+        id: Uuid,
+        therapist_id: Uuid,
+        requester_id: Option<Uuid>,
+        name: &str,
+        email: &str,
+        message_sealed: &[u8],
+        waitlist: bool,
+        risk: &str,
+    ) -> DbResult<()> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO directory_requests (id, therapist_id, requester_id, name, email, message_sealed, waitlist, \
+             status, risk, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'new', $8, $9)"
+        )
+        .bind(id)
+        .bind(therapist_id)
+        .bind(requester_id)
+        .bind(name)
+        .bind(email)
+        .bind(message_sealed)
+        .bind(waitlist)
+        .bind(risk)
+        .bind(Timestamp::now())
+        .execute(pool)
+        .await
+        .map(|_| ())?
+        });
+        Ok(())
+    }
+
+    /// A therapist's requests: waiting ones first (urgent first), then the last 50 decided.
+    pub async fn requests_for(&self, therapist_id: Uuid) -> DbResult<Vec<RequestRow>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT id, therapist_id, requester_id, name, email, message_sealed, waitlist, status, risk, created_at \
+             FROM directory_requests WHERE therapist_id = $1 \
+             ORDER BY CASE WHEN status = 'new' THEN 0 ELSE 1 END, CASE risk WHEN 'urgent' THEN 0 WHEN 'concern' THEN 1 ELSE 2 END, \
+             waitlist, created_at LIMIT 200"
+        )
+        .bind(therapist_id)
+        .fetch_all(pool)
+        .await?
+        }))
+    }
+
+    /// One request.
+    pub async fn request(&self, id: Uuid) -> DbResult<Option<RequestRow>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT id, therapist_id, requester_id, name, email, message_sealed, waitlist, status, risk, created_at \
+             FROM directory_requests WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        }))
+    }
+
+    /// Records a decision on a waiting request; false when it was already decided (so a
+    /// double click never sends two invitations).
+    pub async fn decide_request(&self, id: Uuid, status: &str) -> DbResult<bool> {
+        let done = with_pool!(self, |pool| {
+            sqlx::query(
+            "UPDATE directory_requests SET status = $2, decided_at = $3 WHERE id = $1 AND status = 'new'"
+        )
+        .bind(id)
+        .bind(status)
+        .bind(Timestamp::now())
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Sets (or replaces) a person's calendar feed token hash.
+    pub async fn set_feed_token(&self, user_id: Uuid, token_hash: &str) -> DbResult<()> {
+        with_pool!(self, |pool| sqlx::query(
+            "INSERT INTO calendar_feeds (user_id, token_hash, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET token_hash = $2, created_at = $3"
+        )
+        .bind(user_id)
+        .bind(token_hash)
+        .bind(Timestamp::now())
+        .execute(pool)
+        .await
+        .map(|_| ())?);
+        Ok(())
+    }
+
+    /// Whose feed a token hash opens.
+    pub async fn feed_owner(&self, token_hash: &str) -> DbResult<Option<Uuid>> {
+        Ok(with_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT user_id FROM calendar_feeds WHERE token_hash = $1"
+        )
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// Whether a person has a feed.
+    pub async fn has_feed(&self, user_id: Uuid) -> DbResult<bool> {
+        let n: i64 = with_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM calendar_feeds WHERE user_id = $1"
+        )
+        .bind(user_id)
+        .fetch_one(pool)
+        .await?);
+        Ok(n > 0)
+    }
+
+    /// A person's chosen time zone.
+    pub async fn user_time_zone(&self, user_id: Uuid) -> DbResult<Option<String>> {
+        Ok(with_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT time_zone FROM users WHERE id = $1"
+        )
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?)
+        .flatten())
+    }
+
+    /// Remembers a person's time zone.
+    pub async fn set_user_time_zone(&self, user_id: Uuid, tz: &str) -> DbResult<()> {
+        with_pool!(self, |pool| sqlx::query(
+            "UPDATE users SET time_zone = $2 WHERE id = $1"
+        )
+        .bind(user_id)
+        .bind(tz)
+        .execute(pool)
+        .await
+        .map(|_| ())?);
+        Ok(())
+    }
+}
