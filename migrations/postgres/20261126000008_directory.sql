@@ -19,8 +19,8 @@ CREATE TABLE directory_profiles (
     address TEXT NOT NULL DEFAULT '',
     latitude DOUBLE PRECISION,
     longitude DOUBLE PRECISION,
-    fee_cents INTEGER NOT NULL DEFAULT 0,
-    sliding_scale_min_cents INTEGER,
+    fee_cents BIGINT NOT NULL DEFAULT 0,
+    sliding_scale_min_cents BIGINT,
     insurance TEXT NOT NULL DEFAULT '',
     accepting BOOLEAN NOT NULL DEFAULT TRUE,
     time_zone TEXT NOT NULL DEFAULT 'UTC',
@@ -29,7 +29,7 @@ CREATE TABLE directory_profiles (
     has_photo BOOLEAN NOT NULL DEFAULT FALSE,
     -- Bumped by every booking: the first statement of a booking transaction, so SQLite takes
     -- its write lock and PostgreSQL locks this row, serialising bookings per therapist.
-    booking_seq INTEGER NOT NULL DEFAULT 0,
+    booking_seq BIGINT NOT NULL DEFAULT 0,
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
 );
@@ -66,9 +66,9 @@ CREATE TABLE session_types (
     id UUID PRIMARY KEY NOT NULL,
     therapist_id UUID NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
-    minutes INTEGER NOT NULL,
+    minutes BIGINT NOT NULL,
     modality TEXT NOT NULL,
-    fee_cents INTEGER NOT NULL,
+    fee_cents BIGINT NOT NULL,
     active BOOLEAN NOT NULL DEFAULT TRUE,
     created_at TIMESTAMPTZ NOT NULL
 );
@@ -78,9 +78,9 @@ CREATE INDEX session_types_therapist ON session_types (therapist_id);
 CREATE TABLE availability_windows (
     id UUID PRIMARY KEY NOT NULL,
     therapist_id UUID NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    weekday INTEGER NOT NULL,
-    start_minute INTEGER NOT NULL,
-    end_minute INTEGER NOT NULL
+    weekday BIGINT NOT NULL,
+    start_minute BIGINT NOT NULL,
+    end_minute BIGINT NOT NULL
 );
 CREATE INDEX availability_windows_therapist ON availability_windows (therapist_id);
 
@@ -90,8 +90,8 @@ CREATE TABLE availability_exceptions (
     therapist_id UUID NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     day TEXT NOT NULL,
     kind TEXT NOT NULL,
-    start_minute INTEGER,
-    end_minute INTEGER,
+    start_minute BIGINT,
+    end_minute BIGINT,
     created_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX availability_exceptions_therapist ON availability_exceptions (therapist_id, day);
@@ -123,9 +123,9 @@ CREATE TABLE appointments (
     ends_at TIMESTAMPTZ NOT NULL,
     status TEXT NOT NULL,
     modality TEXT NOT NULL,
-    fee_cents INTEGER NOT NULL,
+    fee_cents BIGINT NOT NULL,
     room TEXT NOT NULL,
-    sequence INTEGER NOT NULL DEFAULT 0,
+    sequence BIGINT NOT NULL DEFAULT 0,
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL,
     changed_by UUID REFERENCES users (id)

@@ -412,7 +412,7 @@ mod tests {
 
     #[test]
     fn times_come_from_windows() {
-        let w = |weekday, s, e| WeeklyWindow {
+        let w = |weekday, s: u16, e: u16| WeeklyWindow {
             weekday,
             start_minute: s * 60,
             end_minute: e * 60,

@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod api;
 pub mod booking;
+pub mod demo;
 pub mod ics;
 pub mod manage;
 pub mod matching;

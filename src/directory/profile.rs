@@ -221,7 +221,8 @@ impl ProfileInput {
             licence_number: get("licence_number"),
             licence_region: get("licence_region"),
             bio: get("bio"),
-            approach: get("approach"),
+            // The statement's field is not `approach`: that name belongs to the approaches checkboxes.
+            approach: get("approach_statement"),
             region: get("region"),
             city: get("city"),
             address: get("address"),
@@ -252,7 +253,7 @@ impl ProfileInput {
         };
         need("display_name", &self.display_name, 120);
         need("bio", &self.bio, BIO_MAX);
-        need("approach", &self.approach, APPROACH_MAX);
+        need("approach_statement", &self.approach, APPROACH_MAX);
         need("time_zone", &self.time_zone, 64);
         for (field, value, max) in [
             ("pronouns", &self.pronouns, 40),

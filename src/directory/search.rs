@@ -346,7 +346,9 @@ pub fn build_sql(q: &SearchQuery, backend: Backend) -> (String, String, Vec<Bind
         "p.published = TRUE".to_string(),
         "p.hidden = FALSE".to_string(),
     ];
-    let mut score = "0.0".to_string();
+    // Typed casts: PostgreSQL reads a bare 0.0 as NUMERIC and ts_rank_cd returns REAL, and
+    // both would fail to decode as f64.
+    let mut score = "CAST(0 AS DOUBLE PRECISION)".to_string();
     if !q.terms.is_empty() {
         match backend {
             Backend::Sqlite => {
@@ -360,7 +362,9 @@ pub fn build_sql(q: &SearchQuery, backend: Backend) -> (String, String, Vec<Bind
             Backend::Postgres => {
                 let n = bind(Bind::Text(q.terms.join(" ")), &mut binds);
                 wheres.push(format!("p.search @@ plainto_tsquery('english', {n})"));
-                score = format!("ts_rank_cd(p.search, plainto_tsquery('english', {n}))");
+                score = format!(
+                    "CAST(ts_rank_cd(p.search, plainto_tsquery('english', {n})) AS DOUBLE PRECISION)"
+                );
             }
         }
     }
@@ -386,7 +390,7 @@ pub fn build_sql(q: &SearchQuery, backend: Backend) -> (String, String, Vec<Bind
     if q.accepting {
         wheres.push("p.accepting = TRUE".into());
     }
-    let mut dist2 = "0.0".to_string();
+    let mut dist2 = "CAST(0 AS DOUBLE PRECISION)".to_string();
     if let Some(near) = q.near {
         // An equirectangular approximation: plain arithmetic both databases have, accurate
         // to well under 1% at the distances people travel to a therapist.
@@ -444,11 +448,11 @@ mod tests {
         let q = SearchQuery::from_pairs(&pairs("q=%22%29%28*")).unwrap();
         assert!(q.terms.is_empty());
         let (_, sql, binds) = build_sql(
-            &SearchQuery::from_pairs(&pairs("q=a%22b")).unwrap(),
+            &SearchQuery::from_pairs(&pairs("q=x%22y")).unwrap(),
             Backend::Sqlite,
         );
         assert!(sql.contains("MATCH $1"));
-        assert_eq!(binds[0], Bind::Text("\"a\" \"b\"".into()));
+        assert_eq!(binds[0], Bind::Text("\"x\" \"y\"".into()));
     }
 
     #[test]

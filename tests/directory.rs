@@ -1,0 +1,924 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The directory end to end on the current backend: profiles, search (page and API agree,
+//! operators never break it), matching, requests and the waitlist, photos, hours, booking
+//! (one winner under contention), moving and cancelling within the policy, attendance,
+//! reminders with calendar files, the private feed, video links and the admin's page.
+
+mod support;
+
+use axum::http::StatusCode;
+use support::{TestApp, Visitor};
+use tend::accounts::queries::User;
+use tend::authz::Role;
+use tend::directory::profile::ProfileInput;
+use tend::directory::schedule::WeeklyWindow;
+use time::{Duration, OffsetDateTime};
+
+/// A valid profile input with these tags.
+fn input(name: &str, bio: &str, tags: &[&str], fee: &str) -> ProfileInput {
+    ProfileInput {
+        display_name: name.into(),
+        bio: bio.into(),
+        approach: "Gentle, steady and curious.".into(),
+        fee: fee.into(),
+        time_zone: "America/New_York".into(),
+        region: "New York".into(),
+        accepting: true,
+        published: true,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        ..ProfileInput::default()
+    }
+}
+
+/// Stores a profile for a new therapist and returns them.
+async fn therapist_with(app: &TestApp, email: &str, p: ProfileInput) -> User {
+    let t = app.user(Role::Therapist, email).await;
+    app.db()
+        .save_profile(t.id, &p.validate().unwrap())
+        .await
+        .unwrap();
+    t
+}
+
+/// The slugs of an API search.
+async fn api_slugs(v: &mut Visitor<'_>, query: &str) -> Vec<String> {
+    let r = v
+        .get(&format!("/api/v1/directory/search?{query}"))
+        .await
+        .assert_status(StatusCode::OK);
+    r.json()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The profile links of a search page, in order.
+fn page_slugs(body: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(body);
+    let sel = scraper::Selector::parse(".therapist-card h3 a").unwrap();
+    doc.select(&sel)
+        .map(|a| {
+            a.value()
+                .attr("href")
+                .unwrap()
+                .trim_start_matches("/directory/t/")
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn search_page_and_api_agree_and_never_break() {
+    let app = TestApp::new().await;
+    therapist_with(
+        &app,
+        "a@x.test",
+        input(
+            "Ana Grief",
+            "I walk beside people in grief and loss.",
+            &[
+                "concern:grief",
+                "language:en",
+                "language:es",
+                "modality:video",
+            ],
+            "60",
+        ),
+    )
+    .await;
+    therapist_with(
+        &app,
+        "b@x.test",
+        input(
+            "Ben Worry",
+            "Anxiety and panic are my focus; grief too sometimes.",
+            &[
+                "concern:anxiety",
+                "concern:grief",
+                "language:en",
+                "modality:video",
+            ],
+            "150",
+        ),
+    )
+    .await;
+    let mut hidden = input(
+        "Cy Hidden",
+        "Grief work.",
+        &["concern:grief", "language:en", "modality:video"],
+        "50",
+    );
+    hidden.published = false;
+    therapist_with(&app, "c@x.test", hidden).await;
+    let mut v = app.visitor();
+
+    // Text with filters: page and API list the same therapists in the same order.
+    for q in [
+        "q=grief",
+        "q=grief&language=es",
+        "q=grieving&modality=video&max_fee=100",
+        "concern=grief&sort=fee",
+        "sort=name",
+    ] {
+        let api = api_slugs(&mut v, q).await;
+        let page = v
+            .get(&format!("/directory?{q}"))
+            .await
+            .assert_status(StatusCode::OK);
+        assert_eq!(page_slugs(&page.body), api, "{q}");
+    }
+    assert_eq!(
+        api_slugs(&mut v, "q=grief").await.len(),
+        2,
+        "unpublished profiles never show"
+    );
+    assert_eq!(api_slugs(&mut v, "q=grief&language=es").await.len(), 1);
+    assert_eq!(api_slugs(&mut v, "q=grief&max_fee=100").await.len(), 1);
+    // Stemming: "grieving" finds "grief"? Porter stems both to "griev"/"grief" differently, so
+    // only the shared stem matters: "panics" finds "panic".
+    assert_eq!(api_slugs(&mut v, "q=panics").await.len(), 1);
+
+    // Operators and quotes are plain text, never syntax.
+    for nasty in [
+        "%22",
+        "grief%22%20OR%20%22",
+        "NEAR(grief%20anxiety)",
+        "*",
+        "grief%20-anxiety",
+        "a:b%20%26%20c%20%7C%20!d",
+        "%27%3B%20DROP%20TABLE%20users%3B--",
+    ] {
+        v.get(&format!("/directory?q={nasty}"))
+            .await
+            .assert_status(StatusCode::OK);
+        v.get(&format!("/api/v1/directory/search?q={nasty}"))
+            .await
+            .assert_status(StatusCode::OK);
+    }
+
+    // Bad filters name their field.
+    let r = v
+        .get("/api/v1/directory/search?concern=astrology&max_fee=-5&page=0")
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.body.clone();
+    for field in ["concern", "max_fee", "page"] {
+        assert!(body.contains(field), "{field} missing from {body}");
+    }
+    v.get("/directory?max_fee=abc")
+        .await
+        .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn profiles_are_validated_saved_and_shown() {
+    let app = TestApp::new().await;
+    let t = app.user(Role::Therapist, "maya@x.test").await;
+    let mut v = app.signed_in(&t).await;
+    let r = v
+        .post_form(
+            "/directory/profile",
+            &[
+                ("display_name", "Maya"),
+                ("bio", "Hello."),
+                ("approach_statement", "Kindly."),
+                ("fee", "-10"),
+                ("time_zone", "Mars/Base"),
+                ("concern", "anxiety"),
+                ("modality", "in-person"),
+                ("language", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("be below zero"), "{}", r.body);
+    assert!(r.body.contains("Mars/Base"));
+    assert!(r.body.contains("Add the address"));
+    assert!(
+        app.db().profile_for_user(t.id).await.unwrap().is_none(),
+        "nothing half-saved"
+    );
+
+    let r = v
+        .post_form(
+            "/directory/profile",
+            &[
+                ("display_name", "Maya Okafor"),
+                ("bio", "I help with worry."),
+                ("approach_statement", "Kindly."),
+                ("fee", "90"),
+                ("sliding_scale_min", "40"),
+                ("time_zone", "Europe/London"),
+                ("concern", "anxiety"),
+                ("modality", "video"),
+                ("language", "en"),
+                ("accepting", "1"),
+                ("published", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let p = app.db().profile_for_user(t.id).await.unwrap().unwrap();
+    assert_eq!(p.row.fee_cents, 9000);
+    assert_eq!(p.row.licence_status, "unverified");
+    let page = app
+        .visitor()
+        .get(&format!("/directory/t/{}", p.row.slug))
+        .await
+        .assert_status(StatusCode::OK);
+    assert!(page.body.contains("Maya Okafor") && page.body.contains("sliding scale from $40"));
+
+    // Admin verifies and hides; hidden profiles 404 for the public.
+    let admin = app.user(Role::Admin, "admin@x.test").await;
+    let mut a = app.signed_in(&admin).await;
+    a.post_form(
+        &format!("/admin/directory/{}", t.id),
+        &[("action", "verify")],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.db()
+            .profile_for_user(t.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .row
+            .licence_status,
+        "verified"
+    );
+    a.post_form(&format!("/admin/directory/{}", t.id), &[("action", "hide")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    app.visitor()
+        .get(&format!("/directory/t/{}", p.row.slug))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    v.get(&format!("/directory/t/{}", p.row.slug))
+        .await
+        .assert_status(StatusCode::OK);
+    assert!(
+        a.get("/admin/directory")
+            .await
+            .body
+            .contains("hidden by the practice")
+    );
+}
+
+/// A multipart body with the CSRF token and one file.
+fn multipart(csrf: &str, file: &[u8], boundary: &str) -> Vec<u8> {
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"me.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+#[tokio::test]
+async fn photos_are_resized_and_bad_files_refused() {
+    let app = TestApp::new().await;
+    let t = therapist_with(
+        &app,
+        "t@x.test",
+        input(
+            "Tess",
+            "Hello there.",
+            &["concern:grief", "language:en", "modality:video"],
+            "80",
+        ),
+    )
+    .await;
+    let mut v = app.signed_in(&t).await;
+    v.get("/directory/profile")
+        .await
+        .assert_status(StatusCode::OK);
+    let csrf = v.cookies.get("tend_csrf").cloned().unwrap();
+    let upload = |body: Vec<u8>| {
+        let ct = "multipart/form-data; boundary=XyZ".to_string();
+        (ct, body)
+    };
+    let (ct, body) = upload(multipart(&csrf, b"not an image at all", "XyZ"));
+    let r = v
+        .request(
+            axum::http::Method::POST,
+            "/directory/profile/photo",
+            Some(&ct),
+            body,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("isn"), "{}", r.body);
+
+    let (ct, body) = upload(multipart(&csrf, &vec![0u8; 6 * 1024 * 1024], "XyZ"));
+    let r = v
+        .request(
+            axum::http::Method::POST,
+            "/directory/profile/photo",
+            Some(&ct),
+            body,
+        )
+        .await;
+    assert!(
+        r.status == StatusCode::UNPROCESSABLE_ENTITY || r.status == StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        r.status
+    );
+
+    let mut png = Vec::new();
+    image::RgbImage::from_pixel(900, 600, image::Rgb([200, 120, 90]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let (ct, body) = upload(multipart("wrong-token", &png, "XyZ"));
+    let r = v
+        .request(
+            axum::http::Method::POST,
+            "/directory/profile/photo",
+            Some(&ct),
+            body,
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "a photo without the page's token is refused"
+    );
+    let (ct, body) = upload(multipart(&csrf, &png, "XyZ"));
+    let r = v
+        .request(
+            axum::http::Method::POST,
+            "/directory/profile/photo",
+            Some(&ct),
+            body,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (jpeg, _) = app.db().photo(t.id).await.unwrap().unwrap();
+    let img = image::load_from_memory(&jpeg).unwrap();
+    assert_eq!((img.width(), img.height()), (400, 400));
+    let r = app
+        .visitor()
+        .get(&format!("/directory/photos/{}", t.id))
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "image/jpeg");
+}
+
+#[tokio::test]
+async fn requests_reach_the_therapist_who_accepts_or_declines_kindly() {
+    let app = TestApp::new().await;
+    let t = therapist_with(
+        &app,
+        "t@x.test",
+        input(
+            "Tess Rowan",
+            "I work with grief.",
+            &["concern:grief", "language:en", "modality:video"],
+            "80",
+        ),
+    )
+    .await;
+    therapist_with(
+        &app,
+        "o@x.test",
+        input(
+            "Olu Other",
+            "Grief and loss.",
+            &["concern:grief", "language:en", "modality:video"],
+            "70",
+        ),
+    )
+    .await;
+    let slug = app
+        .db()
+        .profile_for_user(t.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .row
+        .slug;
+    let mut visitor = app.visitor();
+    visitor
+        .get(&format!("/directory/t/{slug}/request"))
+        .await
+        .assert_status(StatusCode::OK);
+    let r = visitor
+        .post_form(
+            &format!("/directory/t/{slug}/request"),
+            &[("name", ""), ("email", "nope"), ("message", "hi")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = visitor
+        .post_form(
+            &format!("/directory/t/{slug}/request"),
+            &[
+                ("name", "Sam Lee"),
+                ("email", "sam@x.test"),
+                ("message", "Since my dad died I can't stop crying at work."),
+            ],
+        )
+        .await
+        .assert_status(StatusCode::OK);
+    assert!(r.body.contains("on its way"));
+    assert!(
+        !r.body.contains("crisis-heading"),
+        "no crisis block for ordinary sadness"
+    );
+    let r = app
+        .visitor()
+        .post_form(
+            &format!("/directory/t/{slug}/request"),
+            &[
+                ("name", "Jo"),
+                ("email", "jo@x.test"),
+                (
+                    "message",
+                    "I want to kill myself, I have a plan for tonight.",
+                ),
+            ],
+        )
+        .await
+        .assert_status(StatusCode::OK);
+    assert!(
+        r.body.contains("crisis-heading"),
+        "crisis lines shown at once"
+    );
+    app.drain_jobs().await;
+    let mail = app.outbox().join("\n");
+    assert!(mail.contains("Someone asked to work with you on Tend"));
+    assert!(
+        !mail.contains("crying at work"),
+        "emails never carry what people wrote"
+    );
+
+    let mut tv = app.signed_in(&t).await;
+    let page = tv
+        .get("/directory/requests")
+        .await
+        .assert_status(StatusCode::OK);
+    assert!(
+        page.body.contains("crying at work"),
+        "the therapist reads it in the app"
+    );
+    let first_urgent = page.body.find("Jo").unwrap() < page.body.find("Sam Lee").unwrap();
+    assert!(first_urgent, "urgent requests come first");
+    assert!(
+        page.body.contains("/directory/t/olu-other"),
+        "the decline template suggests colleagues"
+    );
+    let requests = app.db().requests_for(t.id).await.unwrap();
+    let sam = requests.iter().find(|r| r.name == "Sam Lee").unwrap();
+    let jo = requests.iter().find(|r| r.name == "Jo").unwrap();
+    tv.post_form(
+        &format!("/directory/requests/{}", sam.id),
+        &[("action", "accept")],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    tv.post_form(
+        &format!("/directory/requests/{}", sam.id),
+        &[("action", "accept")],
+    )
+    .await
+    .assert_status(StatusCode::CONFLICT);
+    tv.post_form(
+        &format!("/directory/requests/{}", jo.id),
+        &[
+            ("action", "decline"),
+            (
+                "note",
+                "I'm so sorry I can't offer a place. Olu may be a good fit.",
+            ),
+        ],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    app.drain_jobs().await;
+    let mail = app.outbox().join("\n");
+    assert!(
+        mail.contains("/invitations/"),
+        "accepting sends an invitation"
+    );
+    assert!(mail.contains("Olu may be a good fit"));
+
+    // Another therapist cannot act on it.
+    let other = app.user(Role::Therapist, "x@x.test").await;
+    app.signed_in(&other)
+        .await
+        .post_form(
+            &format!("/directory/requests/{}", jo.id),
+            &[("action", "accept")],
+        )
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+
+    // Not accepting: the same form joins the waitlist.
+    let mut p = input(
+        "Tess Rowan",
+        "I work with grief.",
+        &["concern:grief", "language:en", "modality:video"],
+        "80",
+    );
+    p.accepting = false;
+    app.db()
+        .save_profile(t.id, &p.validate().unwrap())
+        .await
+        .unwrap();
+    let r = app
+        .visitor()
+        .post_form(
+            &format!("/directory/t/{slug}/request"),
+            &[("name", "Kim"), ("email", "kim@x.test")],
+        )
+        .await
+        .assert_status(StatusCode::OK);
+    assert!(r.body.contains("on the waitlist"));
+    assert!(
+        app.db()
+            .requests_for(t.id)
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.name == "Kim" && r.waitlist)
+    );
+}
+
+#[tokio::test]
+async fn matching_explains_every_result() {
+    let app = TestApp::new().await;
+    let mut p = input(
+        "Lucia Soto",
+        "Worry and panic.",
+        &[
+            "concern:anxiety",
+            "language:en",
+            "language:es",
+            "modality:video",
+        ],
+        "120",
+    );
+    p.sliding_scale_min = "40".into();
+    let t = therapist_with(&app, "l@x.test", p).await;
+    app.db()
+        .replace_windows(
+            t.id,
+            &[WeeklyWindow {
+                weekday: 2,
+                start_minute: 17 * 60,
+                end_minute: 20 * 60,
+            }],
+        )
+        .await
+        .unwrap();
+    therapist_with(
+        &app,
+        "e@x.test",
+        input(
+            "English Only",
+            "Worry.",
+            &["concern:anxiety", "language:en", "modality:video"],
+            "50",
+        ),
+    )
+    .await;
+    let r = app
+        .visitor()
+        .get("/directory/match?concern=anxiety&language=es&budget=40&time=evenings&modality=video")
+        .await
+        .assert_status(StatusCode::OK);
+    assert!(r.body.contains("treats anxiety · speaks Spanish · sliding scale to $40 · offers video · evenings available"), "{}", r.body);
+    assert!(
+        !r.body.contains("English Only"),
+        "a language need leaves others out"
+    );
+    app.visitor()
+        .get("/directory/match?concern=astrology")
+        .await
+        .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// A therapist in New York with Monday–Sunday 09:00–17:00 and a 50-minute video session,
+/// and `n` clients. Returns (therapist, session type id, clients).
+async fn practice(app: &TestApp, n: usize) -> (User, uuid::Uuid, Vec<User>) {
+    let t = therapist_with(
+        app,
+        "t@x.test",
+        input(
+            "Tess Rowan",
+            "Hello.",
+            &["concern:grief", "language:en", "modality:video"],
+            "90",
+        ),
+    )
+    .await;
+    let windows: Vec<WeeklyWindow> = (0..7)
+        .map(|d| WeeklyWindow {
+            weekday: d,
+            start_minute: 9 * 60,
+            end_minute: 17 * 60,
+        })
+        .collect();
+    app.db().replace_windows(t.id, &windows).await.unwrap();
+    let st = app
+        .db()
+        .add_session_type(t.id, "Individual session", 50, "video", 9000)
+        .await
+        .unwrap();
+    let mut clients = Vec::new();
+    for i in 0..n {
+        clients.push(app.client_of(&t, &format!("c{i}@x.test")).await);
+    }
+    (t, st, clients)
+}
+
+/// The first slot value (Unix seconds) on a booking page.
+fn first_slot(body: &str) -> String {
+    let doc = scraper::Html::parse_document(body);
+    let sel = scraper::Selector::parse("button.slot").unwrap();
+    doc.select(&sel)
+        .next()
+        .expect("a free slot")
+        .value()
+        .attr("value")
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn two_clients_booking_one_slot_at_once_exactly_one_wins() {
+    let app = TestApp::new().await;
+    let (t, st, clients) = practice(&app, 2).await;
+    let mut a = app.signed_in(&clients[0]).await;
+    let mut b = app.signed_in(&clients[1]).await;
+    let page = a
+        .get(&format!("/appointments/book/{}?type={st}", t.id))
+        .await
+        .assert_status(StatusCode::OK);
+    let slot = first_slot(&page.body);
+    b.get(&format!("/appointments/book/{}?type={st}", t.id))
+        .await;
+    let st_s = st.to_string();
+    let path = format!("/appointments/book/{}", t.id);
+    let fields = [("session_type", st_s.as_str()), ("start", slot.as_str())];
+    let (ra, rb) = tokio::join!(a.post_form(&path, &fields), b.post_form(&path, &fields));
+    let mut statuses = [ra.status, rb.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::SEE_OTHER, StatusCode::UNPROCESSABLE_ENTITY],
+        "{} / {}",
+        ra.body,
+        rb.body
+    );
+    let loser = if ra.status == StatusCode::SEE_OTHER {
+        rb
+    } else {
+        ra
+    };
+    assert!(loser.body.contains("choose another"), "{}", loser.body);
+
+    // The storage contract alone, many at once: exactly one row.
+    let start = OffsetDateTime::now_utc() + Duration::days(3);
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let db = app.db().clone();
+        let client = clients[i % 2].id;
+        let therapist = t.id;
+        tasks.push(tokio::spawn(async move {
+            db.book(&tend::directory::queries::NewAppointment {
+                id: tend::db::new_id(),
+                therapist_id: therapist,
+                client_id: client,
+                session_type_id: st,
+                starts_at: start.into(),
+                ends_at: (start + Duration::minutes(50)).into(),
+                modality: "video".into(),
+                fee_cents: 9000,
+                room: format!("r{i}"),
+                by: client,
+            })
+            .await
+            .is_ok()
+        }));
+    }
+    let mut wins = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
+#[tokio::test]
+async fn bookings_follow_hours_and_the_change_policy() {
+    let app = TestApp::builder()
+        .config(|c| {
+            c.jitsi_url = Some("https://meet.example.org/".into());
+            c.cancel_window_hours = 24;
+        })
+        .build()
+        .await;
+    let (t, st, clients) = practice(&app, 1).await;
+    let st_s = st.to_string();
+    let mut c = app.signed_in(&clients[0]).await;
+    c.post_form("/appointments/time-zone", &[("time_zone", "Mars/Base")])
+        .await
+        .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    c.post_form("/appointments/time-zone", &[("time_zone", "Europe/London")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let path = format!("/appointments/book/{}", t.id);
+    let past = (OffsetDateTime::now_utc() - Duration::hours(3))
+        .unix_timestamp()
+        .to_string();
+    let r = c
+        .post_form(&path, &[("session_type", &st_s), ("start", &past)])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("already passed"));
+    // 03:00 in New York is outside 09:00–17:00.
+    let tomorrow = OffsetDateTime::now_utc() + Duration::days(2);
+    let night = tomorrow
+        .replace_time(time::Time::from_hms(8, 0, 0).unwrap())
+        .unix_timestamp()
+        .to_string();
+    let r = c
+        .post_form(&path, &[("session_type", &st_s), ("start", &night)])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("t free in your therapist"), "{}", r.body);
+    // Someone else's therapist: 404.
+    let stranger = app.user(Role::Therapist, "s@x.test").await;
+    c.get(&format!("/appointments/book/{}", stranger.id))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+
+    // Book three days out, then move it; the video link uses the configured base.
+    let page = c
+        .get(&format!("/appointments/book/{}?type={st}&week=0", t.id))
+        .await;
+    let doc = scraper::Html::parse_document(&page.body);
+    let sel = scraper::Selector::parse("button.slot").unwrap();
+    let slots: Vec<i64> = doc
+        .select(&sel)
+        .map(|b| b.value().attr("value").unwrap().parse().unwrap())
+        .collect();
+    let far: Vec<i64> = slots
+        .iter()
+        .copied()
+        .filter(|s| *s > OffsetDateTime::now_utc().unix_timestamp() + 3 * 86_400)
+        .collect();
+    let first = far[0].to_string();
+    c.post_form(&path, &[("session_type", &st_s), ("start", &first)])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let list = c.get("/appointments").await.assert_status(StatusCode::OK);
+    assert!(
+        list.body.contains("https://meet.example.org/tend-"),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains("Europe/London"));
+    let appt = app
+        .db()
+        .appointments_for(clients[0].id, tend::db::Timestamp::now())
+        .await
+        .unwrap()
+        .remove(0);
+    let next = far[1].to_string();
+    c.post_form(
+        &format!("/appointments/{}/reschedule", appt.id),
+        &[("start", &next)],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let moved = app.db().appointment(appt.id).await.unwrap().unwrap();
+    assert_eq!(moved.starts_at.inner().unix_timestamp(), far[1]);
+    assert_eq!(moved.sequence, 1);
+
+    // Reminders: queued for the new time; the one for the old time sends nothing.
+    app.drain_jobs().await;
+    let before = app.outbox().len();
+    tend::directory::booking::send_reminder(&app.state, appt.id, far[0], 24)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.outbox().len(),
+        before,
+        "a moved session's old reminder stays quiet"
+    );
+    tend::directory::booking::send_reminder(&app.state, appt.id, far[1], 1)
+        .await
+        .unwrap();
+    let mails = app.outbox();
+    assert_eq!(mails.len(), before + 1);
+    let reminder = mails
+        .iter()
+        .find(|m| m.contains("Reminder: your session"))
+        .unwrap();
+    assert!(reminder.contains("text/calendar") && reminder.contains("session.ics"));
+
+    // Within the policy window a client cannot cancel; the therapist can.
+    let soon = OffsetDateTime::now_utc() + Duration::hours(5);
+    let id = tend::db::new_id();
+    app.db()
+        .book(&tend::directory::queries::NewAppointment {
+            id,
+            therapist_id: t.id,
+            client_id: clients[0].id,
+            session_type_id: st,
+            starts_at: soon.into(),
+            ends_at: (soon + Duration::minutes(50)).into(),
+            modality: "video".into(),
+            fee_cents: 9000,
+            room: "room".into(),
+            by: clients[0].id,
+        })
+        .await
+        .unwrap();
+    let r = c
+        .post_form(&format!("/appointments/{id}/cancel"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("24 hours"));
+    let mut tv = app.signed_in(&t).await;
+    tv.post_form(&format!("/appointments/{id}/cancel"), &[])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.db().appointment(id).await.unwrap().unwrap().status,
+        "cancelled"
+    );
+    // Attendance only after the start.
+    tv.post_form(
+        &format!("/appointments/{}/attendance", appt.id),
+        &[("status", "no_show")],
+    )
+    .await
+    .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The private feed parses as iCalendar; the file goes to the independent validator.
+    let r = c
+        .post_form("/appointments/feed", &[])
+        .await
+        .assert_status(StatusCode::OK);
+    let doc = scraper::Html::parse_document(&r.body);
+    let url = doc
+        .select(&scraper::Selector::parse("code.break").unwrap())
+        .next()
+        .unwrap()
+        .text()
+        .collect::<String>();
+    let path = url.trim_start_matches("http://tend.test");
+    let feed = app.visitor().get(path).await.assert_status(StatusCode::OK);
+    assert!(
+        feed.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    assert!(feed.body.starts_with("BEGIN:VCALENDAR\r\n"));
+    assert!(feed.body.contains(&format!("UID:{}@tend", appt.id)));
+    assert!(feed.body.contains("SEQUENCE:1"));
+    assert!(feed.body.contains("STATUS:CANCELLED"));
+    let therapist_feed = {
+        let r = tv.post_form("/appointments/feed", &[]).await;
+        let doc = scraper::Html::parse_document(&r.body);
+        let url = doc
+            .select(&scraper::Selector::parse("code.break").unwrap())
+            .next()
+            .unwrap()
+            .text()
+            .collect::<String>();
+        app.visitor()
+            .get(url.trim_start_matches("http://tend.test"))
+            .await
+            .body
+    };
+    assert!(
+        !therapist_feed.contains("C0"),
+        "therapists' feeds carry initials, not client names"
+    );
+    app.visitor()
+        .get("/calendar/not-a-token.ics")
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ics");
+    std::fs::create_dir_all(&out).unwrap();
+    let backend = if support::backend_is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    std::fs::write(out.join(format!("{backend}-client-feed.ics")), &feed.body).unwrap();
+    std::fs::write(
+        out.join(format!("{backend}-therapist-feed.ics")),
+        &therapist_feed,
+    )
+    .unwrap();
+}
