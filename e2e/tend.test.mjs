@@ -265,6 +265,79 @@ test("a therapist signs in with a code, sees the caseload, opens and edits a rec
   await page.getByRole("button", { name: "Send invitation" }).click();
   await page.locator("#error-summary").waitFor();
   await checkPage(page, "invite with errors");
+  // The therapist's directory side: profile, hours, requests and schedule.
+  await page.goto(`${base}/directory/profile`);
+  await page.locator("h1", { hasText: "Your directory profile" }).waitFor();
+  await checkPage(page, "directory profile editor");
+  await page.getByLabel("Fee per session").fill("-5");
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await page.locator("#error-summary").waitFor();
+  await checkPage(page, "directory profile with errors");
+  await page.goto(`${base}/directory/hours`);
+  await checkPage(page, "hours and sessions");
+  await page.goto(`${base}/directory/requests`);
+  await checkPage(page, "directory requests");
+  await page.getByRole("navigation").getByRole("link", { name: "Schedule" }).click();
+  await page.locator("h1", { hasText: "Appointments" }).waitFor();
+  assert.ok(await page.locator(".card", { hasText: "Individual session" }).count() >= 1, "demo sessions are booked");
+  await checkPage(page, "therapist schedule");
+  await page.context().close();
+});
+
+test("a visitor finds a therapist, sees why they match, and asks to work with them", async () => {
+  const page = await newPage(PHONE);
+  await page.goto(base);
+  await page.getByRole("link", { name: "Find a therapist" }).click();
+  await page.locator("h1", { hasText: "Find a therapist" }).waitFor();
+  await checkPage(page, "directory");
+  await page.getByLabel("Search").fill('grief "NEAR( -');
+  await page.getByLabel("What would you like help with?").selectOption("grief");
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await page.locator("#results-heading").waitFor();
+  await checkPage(page, "directory results");
+  await page.goto(`${base}/directory/match`);
+  await page.getByLabel("Anxiety").check();
+  await page.getByLabel("Language you'd like to speak").selectOption("es");
+  await page.getByLabel("Evenings").check();
+  await page.getByRole("button", { name: "Show who might suit me" }).click();
+  await page.locator(".why").first().waitFor();
+  assert.match(await page.locator(".why").first().textContent(), /speaks Spanish/);
+  await checkPage(page, "matching results");
+  await page.locator(".therapist-card h3 a").first().click();
+  await page.locator(".profile").waitFor();
+  await checkPage(page, "therapist profile");
+  await page.locator("a.button", { hasText: /Ask to work with|Join the waitlist/ }).click();
+  await checkPage(page, "request form");
+  await page.getByLabel("Your name").fill("Robin Park");
+  await page.getByLabel("Email, so they can reply").fill("robin@example.org");
+  await page.getByLabel("A few words about what brings you (optional)").fill("I have been feeling anxious since I moved to a new city.");
+  await page.getByRole("button", { name: /Send my request|Join the waitlist/ }).click();
+  await page.locator("h1", { hasText: /on its way|waitlist/ }).waitFor();
+  await checkPage(page, "request sent");
+  await page.context().close();
+});
+
+test("a client books a session in their own time zone and moves it", async () => {
+  const page = await newPage(PHONE);
+  await signIn(page, "chloe@tend.example");
+  await page.goto(`${base}/appointments`);
+  await checkPage(page, "client appointments");
+  await page.getByRole("link", { name: /Book with/ }).click();
+  await page.getByRole("link", { name: "Individual session" }).click();
+  await page.locator("button.slot").first().waitFor();
+  await checkPage(page, "booking slots");
+  await page.locator("button.slot").nth(2).click();
+  await page.getByText("Booked.").waitFor();
+  await page.locator("a", { hasText: "Move" }).first().click();
+  await page.locator("button.slot").first().waitFor();
+  await checkPage(page, "move a session");
+  await page.locator("button.slot").nth(5).click();
+  await page.getByText("Moved.").waitFor();
+  await page.getByRole("button", { name: "Make my calendar address" }).click();
+  await page.locator("code.break").waitFor();
+  const feed = await (await fetch(await page.locator("code.break").textContent())).text();
+  assert.ok(feed.startsWith("BEGIN:VCALENDAR"), feed.slice(0, 40));
+  await checkPage(page, "calendar address");
   await page.context().close();
 });
 
@@ -334,7 +407,8 @@ test("an admin manages people, reads the audit trail, and sees break-glass", asy
   await signIn(page, "admin@tend.example", { mfa: true });
   await checkPage(page, "admin home");
   await page.getByRole("navigation").getByRole("link", { name: "People" }).click();
-  assert.equal(await page.locator("tbody tr").count(), 17);
+  // 17 people in the practice and 40 therapists listed in the demo directory.
+  assert.equal(await page.locator("tbody tr").count(), 57);
   await checkPage(page, "people");
   await page.getByRole("link", { name: "Emergency access to Kofi Asante's record" }).click();
   await checkPage(page, "break-glass");
@@ -344,6 +418,10 @@ test("an admin manages people, reads the audit trail, and sees break-glass", asy
   await page.getByRole("navigation").getByRole("link", { name: "Audit" }).click();
   await checkPage(page, "audit trail");
   assert.match(await page.locator("tbody").textContent(), /auth\.sign_in/);
+  await page.getByRole("navigation").getByRole("link", { name: "Directory" }).click();
+  await page.locator("h1", { hasText: "Directory" }).waitFor();
+  assert.ok(await page.locator("tbody tr").count() >= 43);
+  await checkPage(page, "directory admin");
   await page.context().close();
 });
 
