@@ -21,17 +21,81 @@ use tend::directory::vocab::{Facet, LANGUAGES};
 
 /// Words people use about what they're going through and how therapists work.
 const TOPICAL: &[&str] = &[
-    "grief", "loss", "anxiety", "panic", "worry", "depression", "trauma", "shame", "compassion",
-    "mindfulness", "burnout", "stress", "relationships", "self-esteem", "loneliness", "sleep",
-    "anger", "parenting", "identity", "kindness", "acceptance", "body", "breathing", "critic",
-    "perfectionism", "transition", "divorce", "caregiving", "illness", "pain", "fear", "confidence",
+    "grief",
+    "loss",
+    "anxiety",
+    "panic",
+    "worry",
+    "depression",
+    "trauma",
+    "shame",
+    "compassion",
+    "mindfulness",
+    "burnout",
+    "stress",
+    "relationships",
+    "self-esteem",
+    "loneliness",
+    "sleep",
+    "anger",
+    "parenting",
+    "identity",
+    "kindness",
+    "acceptance",
+    "body",
+    "breathing",
+    "critic",
+    "perfectionism",
+    "transition",
+    "divorce",
+    "caregiving",
+    "illness",
+    "pain",
+    "fear",
+    "confidence",
 ];
 /// Everyday words around them.
 const FILLER: &[&str] = &[
-    "I", "work", "with", "people", "who", "feel", "often", "we", "together", "gently", "find",
-    "ways", "to", "notice", "what", "matters", "and", "build", "a", "kinder", "relationship",
-    "yourself", "sessions", "are", "calm", "warm", "practical", "space", "slow", "pace", "listen",
-    "your", "story", "years", "experience", "adults", "families", "community", "safe", "steady",
+    "I",
+    "work",
+    "with",
+    "people",
+    "who",
+    "feel",
+    "often",
+    "we",
+    "together",
+    "gently",
+    "find",
+    "ways",
+    "to",
+    "notice",
+    "what",
+    "matters",
+    "and",
+    "build",
+    "a",
+    "kinder",
+    "relationship",
+    "yourself",
+    "sessions",
+    "are",
+    "calm",
+    "warm",
+    "practical",
+    "space",
+    "slow",
+    "pace",
+    "listen",
+    "your",
+    "story",
+    "years",
+    "experience",
+    "adults",
+    "families",
+    "community",
+    "safe",
+    "steady",
 ];
 
 fn sentence(rng: &mut StdRng) -> String {
@@ -58,8 +122,14 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
-    let queries: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(300);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(100_000);
+    let queries: usize = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(300);
     let dir = tempfile::tempdir().unwrap();
     let mut config = tend::config::Config::for_data_dir(dir.path().to_path_buf());
     config.database_url = std::env::var("DATABASE_URL").ok();
@@ -78,11 +148,19 @@ async fn main() {
             .map(|i| {
                 let id = new_id();
                 let k = chunk * 1000 + i;
-                let bio: String = (0..5).map(|_| sentence(&mut rng)).collect::<Vec<_>>().join(" ");
-                let approach: String = (0..2).map(|_| sentence(&mut rng)).collect::<Vec<_>>().join(" ");
+                let bio: String = (0..5)
+                    .map(|_| sentence(&mut rng))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let approach: String = (0..2)
+                    .map(|_| sentence(&mut rng))
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 let mut tags = vec![Facet::Language.tag("en")];
                 if rng.gen_bool(0.15) {
-                    tags.push(Facet::Language.tag(LANGUAGES[rng.gen_range(1..LANGUAGES.len())].slug));
+                    tags.push(
+                        Facet::Language.tag(LANGUAGES[rng.gen_range(1..LANGUAGES.len())].slug),
+                    );
                 }
                 for t in pick(&mut rng, concerns, 2..5) {
                     tags.push(Facet::Concern.tag(t.slug));
@@ -96,7 +174,7 @@ async fn main() {
                 tags.sort();
                 tags.dedup();
                 let fee: i64 = rng.gen_range(40..220) * 100;
-                let sliding = rng.gen_bool(0.3).then(|| fee / 2);
+                let sliding = rng.gen_bool(0.3).then_some(fee / 2);
                 (id, k, bio, approach, tags, fee, sliding, rng.gen_bool(0.8))
             })
             .collect();
@@ -116,7 +194,11 @@ async fn main() {
                     .execute(&mut *tx).await.unwrap();
                 for tag in tags {
                     sqlx::query("INSERT INTO directory_tags (tag, user_id) VALUES ($1, $2)")
-                        .bind(tag).bind(id).execute(&mut *tx).await.unwrap();
+                        .bind(tag)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
                 }
             }
             tx.commit().await.unwrap();
@@ -135,8 +217,14 @@ async fn main() {
         let words: Vec<&str> = pick(&mut rng, TOPICAL, 1..3).into_iter().copied().collect();
         let pairs = vec![
             ("q".to_string(), words.join(" ")),
-            ("concern".to_string(), concerns.choose(&mut rng).unwrap().slug.to_string()),
-            ("language".to_string(), if rng.gen_bool(0.8) { "en" } else { "es" }.to_string()),
+            (
+                "concern".to_string(),
+                concerns.choose(&mut rng).unwrap().slug.to_string(),
+            ),
+            (
+                "language".to_string(),
+                if rng.gen_bool(0.8) { "en" } else { "es" }.to_string(),
+            ),
             ("modality".to_string(), "video".to_string()),
         ];
         let q = SearchQuery::from_pairs(&pairs).unwrap();
@@ -151,7 +239,10 @@ async fn main() {
 
     // Booking under contention: 8 tasks race for the same 200 slots of one therapist.
     let therapist = first_therapist.unwrap();
-    let session = db.add_session_type(therapist, "Session", 50, "video", 9000).await.unwrap();
+    let session = db
+        .add_session_type(therapist, "Session", 50, "video", 9000)
+        .await
+        .unwrap();
     let mut clients = Vec::new();
     for c in 0..8 {
         let id = new_id();

@@ -281,7 +281,7 @@ pub fn rank(
         });
     }
     // Stable: equal scores keep the candidates' order.
-    out.sort_by(|a, b| b.score.cmp(&a.score));
+    out.sort_by_key(|m| std::cmp::Reverse(m.score));
     out
 }
 

@@ -334,7 +334,8 @@ pub async fn photo(
         .profile_for_user(id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !(profile.row.published && !profile.row.hidden) && !may_preview(&page, &profile) {
+    let listed = profile.row.published && !profile.row.hidden;
+    if !listed && !may_preview(&page, &profile) {
         return Err(AppError::NotFound);
     }
     let (jpeg, etag) = state.db.photo(id).await?.ok_or(AppError::NotFound)?;

@@ -100,7 +100,7 @@ impl Profile {
     /// Whether the profile carries `slug` in `facet`.
     pub fn has(&self, facet: Facet, slug: &str) -> bool {
         let tag = facet.tag(slug);
-        self.tags.iter().any(|t| *t == tag)
+        self.tags.contains(&tag)
     }
 
     /// The standard fee, formatted.
@@ -193,7 +193,7 @@ const BIO_MAX: usize = 3000;
 /// Longest approach statement.
 const APPROACH_MAX: usize = 1500;
 /// Highest fee accepted, in cents (a typo guard, not a policy).
-const FEE_MAX_CENTS: i64 = 10_000_00;
+const FEE_MAX_CENTS: i64 = 1_000_000;
 
 impl ProfileInput {
     /// Builds the input from form pairs (checkbox groups repeat their key).

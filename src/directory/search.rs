@@ -136,7 +136,7 @@ impl Default for SearchQuery {
 }
 
 /// Plain words from free text: lower-case runs of letters and digits, without common words,
-/// at most [`MAX_TERMS`], each at most 40 characters.
+/// at most eight, each at most 40 characters.
 pub fn terms(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for word in text
