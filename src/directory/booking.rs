@@ -38,6 +38,20 @@ const MIN_NOTICE_HOURS: i64 = 2;
 /// Reminders go out this many hours before a session.
 pub const REMINDER_HOURS: [i64; 2] = [24, 1];
 
+/// A slot taken between showing it and booking it is the person's to choose again, so it is
+/// a field error on `start`, not a failure.
+impl From<BookError> for AppError {
+    fn from(err: BookError) -> Self {
+        match err {
+            BookError::Taken => AppError::invalid(
+                "start",
+                "Someone booked that time a moment ago. Please choose another.",
+            ),
+            BookError::Db(e) => e.into(),
+        }
+    }
+}
+
 /// The time zone a person sees times in: their own choice, else UTC.
 async fn viewer_zone(state: &AppState, user_id: Uuid) -> AppResult<(String, TimeZone)> {
     let name = state
@@ -220,7 +234,7 @@ pub async fn new_feed(
     State(state): State<AppState>,
     page: Page,
     Signed(current): Signed,
-    Form(_): Form<super::manage::Csrf>,
+    Form(_): Form<crate::accounts::pages::Empty>,
 ) -> AppResult<Response> {
     let (token, hash) = new_token();
     state.db.set_feed_token(current.user.id, &hash).await?;
@@ -333,19 +347,17 @@ async fn free_slots(
     until: OffsetDateTime,
     except: Option<Uuid>,
 ) -> AppResult<Vec<Slot>> {
-    let mut busy = Vec::new();
-    let rows = state
+    let busy: Vec<Busy> = state
         .db
-        .appointments_for(therapist_id, Timestamp::from(from - Duration::days(1)))
-        .await?;
-    for a in rows {
-        if a.therapist_id == therapist_id && a.status == "booked" && Some(a.id) != except {
-            busy.push(Busy {
-                start: a.starts_at.inner(),
-                end: a.ends_at.inner(),
-            });
-        }
-    }
+        .busy_between(therapist_id, Timestamp::from(from), Timestamp::from(until))
+        .await?
+        .into_iter()
+        .filter(|(id, _, _)| Some(*id) != except)
+        .map(|(_, start, end)| Busy {
+            start: start.inner(),
+            end: end.inner(),
+        })
+        .collect();
     let earliest = OffsetDateTime::now_utc() + Duration::hours(MIN_NOTICE_HOURS);
     Ok(schedule::free_slots(
         &cal.tz,
@@ -579,8 +591,7 @@ pub async fn book(
     Form(form): Form<BookForm>,
 ) -> AppResult<Response> {
     let therapist = own_therapist(&state, &current.user, therapist_id).await?;
-    let session = form.session_type.parse::<Uuid>().ok().filter(|_| true);
-    let session = match session {
+    let session = match form.session_type.parse::<Uuid>().ok() {
         Some(id) => state.db.session_type(id).await?,
         None => None,
     }
@@ -608,14 +619,8 @@ pub async fn book(
             ),
             by: current.user.id,
         };
-        match state.db.book(&appointment).await {
-            Ok(()) => Ok(appointment.id),
-            Err(BookError::Taken) => Err(AppError::invalid(
-                "start",
-                "Someone booked that time a moment ago. Please choose another.",
-            )),
-            Err(BookError::Db(e)) => Err(e.into()),
-        }
+        state.db.book(&appointment).await?;
+        Ok(appointment.id)
     }
     .await;
     match result {
@@ -671,18 +676,24 @@ async fn own_appointment(state: &AppState, who: &User, id: Uuid) -> AppResult<Ap
         .ok_or(AppError::NotFound)
 }
 
+/// An appointment the caller takes part in and may still change; 404 or 409 otherwise.
+async fn changeable_appointment(state: &AppState, who: &User, id: Uuid) -> AppResult<Appointment> {
+    let a = own_appointment(state, who, id).await?;
+    if !can_change(state, who, &a, OffsetDateTime::now_utc()) {
+        return Err(policy_error(state, &a));
+    }
+    Ok(a)
+}
+
 /// `POST /appointments/{id}/cancel`
 pub async fn cancel(
     State(state): State<AppState>,
     page: Page,
     Signed(current): Signed,
     Path(id): Path<Uuid>,
-    Form(_): Form<super::manage::Csrf>,
+    Form(_): Form<crate::accounts::pages::Empty>,
 ) -> AppResult<Response> {
-    let a = own_appointment(&state, &current.user, id).await?;
-    if !can_change(&state, &current.user, &a, OffsetDateTime::now_utc()) {
-        return Err(policy_error(&state, &a));
-    }
+    changeable_appointment(&state, &current.user, id).await?;
     if state
         .db
         .set_appointment_status(id, "cancelled", current.user.id)
@@ -714,10 +725,7 @@ pub async fn reschedule_form(
     Path(id): Path<Uuid>,
     Query(query): Query<BookQuery>,
 ) -> AppResult<Response> {
-    let a = own_appointment(&state, &current.user, id).await?;
-    if !can_change(&state, &current.user, &a, OffsetDateTime::now_utc()) {
-        return Err(policy_error(&state, &a));
-    }
+    let a = changeable_appointment(&state, &current.user, id).await?;
     let therapist = state
         .db
         .user_by_id(a.therapist_id)
@@ -752,10 +760,7 @@ pub async fn reschedule(
     Path(id): Path<Uuid>,
     Form(form): Form<MoveForm>,
 ) -> AppResult<Response> {
-    let a = own_appointment(&state, &current.user, id).await?;
-    if !can_change(&state, &current.user, &a, OffsetDateTime::now_utc()) {
-        return Err(policy_error(&state, &a));
-    }
+    let a = changeable_appointment(&state, &current.user, id).await?;
     let session = state
         .db
         .session_type(a.session_type_id)
@@ -763,7 +768,7 @@ pub async fn reschedule(
         .ok_or(AppError::NotFound)?;
     let result = async {
         let slot = check_slot(&state, a.therapist_id, &session, &form.start, Some(a.id)).await?;
-        match state
+        state
             .db
             .reschedule(
                 a.id,
@@ -772,15 +777,8 @@ pub async fn reschedule(
                 Timestamp::from(slot.end),
                 current.user.id,
             )
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(BookError::Taken) => Err(AppError::invalid(
-                "start",
-                "Someone booked that time a moment ago. Please choose another.",
-            )),
-            Err(BookError::Db(e)) => Err(e.into()),
-        }
+            .await?;
+        Ok(())
     }
     .await;
     match result {
@@ -913,10 +911,10 @@ fn email_with_ics(
     to: &User,
     subject: &str,
     intro: &str,
-) -> AppResult<Email> {
+) -> Email {
     let is_therapist = to.id == a.therapist_id;
     let event = event_for(state, a, is_therapist);
-    Ok(Email {
+    Email {
         to: to.email.clone(),
         subject: subject.to_string(),
         body: format!(
@@ -929,7 +927,7 @@ fn email_with_ics(
             content_type: "text/calendar; charset=utf-8; method=PUBLISH".into(),
             content: ics::calendar("Tend", Some(Method::Publish), &[event]),
         }),
-    })
+    }
 }
 
 /// After a booking, move or cancellation: tell both people (with a calendar file) and, when
@@ -956,7 +954,7 @@ pub async fn after_change(state: &AppState, id: Uuid, what: &str) -> AppResult<(
                 format!("The session on {when} is cancelled."),
             ),
         };
-        let email = email_with_ics(state, &a, &user, subject, &intro)?;
+        let email = email_with_ics(state, &a, &user, subject, &intro);
         enqueue(state, &JobKind::SendEmail(email), None).await?;
     }
     if a.status == "booked" {
@@ -1017,7 +1015,7 @@ pub async fn send_reminder(
     if let Some(v) = video_link(state, &a) {
         intro.push_str(&format!("\n\nVideo room: {v}"));
     }
-    let email = email_with_ics(state, &a, &client, "Reminder: your session", &intro)?;
+    let email = email_with_ics(state, &a, &client, "Reminder: your session", &intro);
     state
         .mailer
         .send(&email)

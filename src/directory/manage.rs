@@ -16,6 +16,7 @@ use super::schedule::{
 };
 use super::vocab::{Facet, GENDERS, MODALITIES, Term};
 use crate::accounts::invite::send_invitation;
+use crate::accounts::pages::Empty;
 use crate::audit::{Event, Outcome};
 use crate::authz::Role;
 use crate::email::Email;
@@ -345,14 +346,17 @@ async fn hours_page(
         .windows(therapist_id)
         .await?
         .into_iter()
-        .map(|w| WindowLine {
-            id: w.id,
-            text: format!(
-                "{} {}–{}",
-                weekday_name(u8::try_from(w.weekday).unwrap_or(7)),
-                format_hhmm(u16::try_from(w.start_minute).unwrap_or(0)),
-                format_hhmm(u16::try_from(w.end_minute).unwrap_or(0))
-            ),
+        .map(|row| {
+            let w = row.window();
+            WindowLine {
+                id: row.id,
+                text: format!(
+                    "{} {}–{}",
+                    weekday_name(w.weekday),
+                    format_hhmm(w.start_minute),
+                    format_hhmm(w.end_minute)
+                ),
+            }
         })
         .collect();
     let today = jiff::ZonedDateTime::now().date().to_string();
@@ -489,28 +493,13 @@ pub async fn delete_window(
     State(state): State<AppState>,
     Signed(current): Signed,
     Path(window_id): Path<Uuid>,
-    Form(_): Form<Csrf>,
+    Form(_): Form<Empty>,
 ) -> AppResult<Response> {
-    let rows = state.db.windows(current.user.id).await?;
-    if !rows.iter().any(|w| w.id == window_id) {
+    if !state.db.delete_window(current.user.id, window_id).await? {
         return Err(AppError::NotFound);
     }
-    let keep: Vec<WeeklyWindow> = rows
-        .into_iter()
-        .filter(|w| w.id != window_id)
-        .map(|w| WeeklyWindow {
-            weekday: u8::try_from(w.weekday).unwrap_or(0),
-            start_minute: u16::try_from(w.start_minute).unwrap_or(0),
-            end_minute: u16::try_from(w.end_minute).unwrap_or(0),
-        })
-        .collect();
-    state.db.replace_windows(current.user.id, &keep).await?;
     Ok(Redirect::to("/directory/hours").into_response())
 }
-
-/// A form with only its CSRF token.
-#[derive(Deserialize)]
-pub struct Csrf {}
 
 /// A new exception.
 #[derive(Deserialize)]
@@ -592,7 +581,7 @@ pub async fn delete_exception(
     State(state): State<AppState>,
     Signed(current): Signed,
     Path(id): Path<Uuid>,
-    Form(_): Form<Csrf>,
+    Form(_): Form<Empty>,
 ) -> AppResult<Response> {
     if !state.db.delete_exception(current.user.id, id).await? {
         return Err(AppError::NotFound);
@@ -667,7 +656,7 @@ pub async fn retire_session_type(
     State(state): State<AppState>,
     Signed(current): Signed,
     Path(id): Path<Uuid>,
-    Form(_): Form<Csrf>,
+    Form(_): Form<Empty>,
 ) -> AppResult<Response> {
     if !state.db.retire_session_type(current.user.id, id).await? {
         return Err(AppError::NotFound);

@@ -130,9 +130,10 @@ pub async fn search(
         (0, Vec::new())
     };
     let currency = &state.config.currency_symbol;
+    let near = q.near.is_some();
     let cards = hits
         .into_iter()
-        .map(|h| card_for_hit(h, currency))
+        .map(|h| card_for_hit(h, currency, near))
         .collect();
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).min(MAX_PAGE);
     let link = |p: i64| format!("/directory?{}", q.to_query_string(p));
@@ -176,13 +177,11 @@ pub async fn search(
     Ok((status, Html(html)).into_response())
 }
 
-/// A card from a search hit, with its distance.
-fn card_for_hit(hit: Hit, currency: &str) -> Card {
+/// A card from a search hit, with its distance when the search was near a place.
+fn card_for_hit(hit: Hit, currency: &str, near: bool) -> Card {
     let mut card = Card::new(hit.profile, currency);
-    if card.profile.row.latitude.is_some() && hit.dist2 > 0.0 {
+    if near {
         card.km = Some(hit.dist2.sqrt() * super::search::KM_PER_DEGREE);
-    } else if card.profile.row.latitude.is_some() && hit.dist2 == 0.0 {
-        card.km = None;
     }
     card
 }
@@ -246,12 +245,8 @@ pub async fn weekly_windows(state: &AppState, therapist_id: Uuid) -> AppResult<V
         .db
         .windows(therapist_id)
         .await?
-        .into_iter()
-        .map(|w| WeeklyWindow {
-            weekday: u8::try_from(w.weekday).unwrap_or(0),
-            start_minute: u16::try_from(w.start_minute).unwrap_or(0),
-            end_minute: u16::try_from(w.end_minute).unwrap_or(0),
-        })
+        .iter()
+        .map(super::queries::WindowRow::window)
         .collect())
 }
 
@@ -432,10 +427,20 @@ pub async fn ranked_cards(
         .map(|l| Facet::Language.tag(l))
         .collect();
     let candidates = state.db.match_candidates(&language_tags).await?;
-    let mut windows = Vec::with_capacity(candidates.len());
-    for c in &candidates {
-        windows.push(weekly_windows(state, c.row.user_id).await?);
+    // The candidates' hours in one query, not one per candidate.
+    let mut by_therapist: std::collections::HashMap<Uuid, Vec<WeeklyWindow>> =
+        std::collections::HashMap::new();
+    let ids: Vec<Uuid> = candidates.iter().map(|c| c.row.user_id).collect();
+    for w in state.db.windows_of(&ids).await? {
+        by_therapist
+            .entry(w.therapist_id)
+            .or_default()
+            .push(w.row.window());
     }
+    let windows: Vec<Vec<WeeklyWindow>> = candidates
+        .iter()
+        .map(|c| by_therapist.remove(&c.row.user_id).unwrap_or_default())
+        .collect();
     let pairs: Vec<(&Profile, &[WeeklyWindow])> = candidates
         .iter()
         .zip(windows.iter())

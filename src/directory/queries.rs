@@ -7,6 +7,29 @@ use super::search::{Bind, SearchQuery, build_sql};
 use crate::db::{Db, DbError, DbResult, Timestamp, new_id};
 use crate::with_pool;
 
+/// Binds each search value to a query, whatever kind of query it is.
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for b in $binds {
+            query = match b {
+                Bind::Text(s) => query.bind(s.clone()),
+                Bind::Int(i) => query.bind(*i),
+                Bind::Float(f) => query.bind(*f),
+            };
+        }
+        query
+    }};
+}
+
+/// `$1, $2, … $n`, for an `IN (…)` list of `n` bound values.
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One search result.
 #[derive(Clone, Debug)]
 pub struct Hit {
@@ -60,6 +83,28 @@ pub struct WindowRow {
     pub start_minute: i64,
     /// Minutes after local midnight.
     pub end_minute: i64,
+}
+
+impl WindowRow {
+    /// The window as the scheduling code sees it (stored values were checked on the way in;
+    /// anything out of range becomes an empty window rather than a panic).
+    pub fn window(&self) -> super::schedule::WeeklyWindow {
+        super::schedule::WeeklyWindow {
+            weekday: u8::try_from(self.weekday).unwrap_or(7),
+            start_minute: u16::try_from(self.start_minute).unwrap_or(0),
+            end_minute: u16::try_from(self.end_minute).unwrap_or(0),
+        }
+    }
+}
+
+/// A weekly window with its therapist, for loading many therapists' hours at once.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TherapistWindow {
+    /// The therapist.
+    pub therapist_id: Uuid,
+    /// The window.
+    #[sqlx(flatten)]
+    pub row: WindowRow,
 }
 
 /// A stored exception.
@@ -190,6 +235,20 @@ pub enum BookError {
     Db(#[from] DbError),
 }
 
+/// What [`Db::write_slot`] does once the slot is known to be free.
+#[derive(Clone, Copy)]
+enum SlotWrite<'a> {
+    /// Insert a new appointment.
+    Book(&'a NewAppointment),
+    /// Move an existing one.
+    Move {
+        /// The appointment.
+        id: Uuid,
+        /// Who moved it.
+        by: Uuid,
+    },
+}
+
 impl From<sqlx::Error> for BookError {
     fn from(err: sqlx::Error) -> Self {
         match DbError::from(err) {
@@ -266,10 +325,10 @@ impl Db {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (1..=rows.len()).map(|n| format!("${n}")).collect();
+        let placeholders = placeholders(rows.len());
         let sql = format!(
             "SELECT user_id, tag FROM directory_tags WHERE user_id IN ({}) ORDER BY tag",
-            placeholders.join(", ")
+            placeholders
         );
         let pairs: Vec<(Uuid, String)> = with_pool!(self, |pool| {
             let mut q = sqlx::query_as(&sql);
@@ -318,24 +377,13 @@ impl Db {
         // The count statement uses every bind but the last two (limit and offset).
         let count_binds = &binds[..binds.len().saturating_sub(2)];
         let (total, rows): (i64, Vec<HitRow>) = with_pool!(self, |pool| {
-            let mut count = sqlx::query_scalar(&count_sql);
-            for b in count_binds {
-                count = match b {
-                    Bind::Text(s) => count.bind(s.clone()),
-                    Bind::Int(i) => count.bind(*i),
-                    Bind::Float(f) => count.bind(*f),
-                };
-            }
-            let total: i64 = count.fetch_one(pool).await?;
-            let mut page = sqlx::query_as(&page_sql);
-            for b in &binds {
-                page = match b {
-                    Bind::Text(s) => page.bind(s.clone()),
-                    Bind::Int(i) => page.bind(*i),
-                    Bind::Float(f) => page.bind(*f),
-                };
-            }
-            (total, page.fetch_all(pool).await?)
+            let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), count_binds)
+                .fetch_one(pool)
+                .await?;
+            let rows = bind_all!(sqlx::query_as(&page_sql), &binds)
+                .fetch_all(pool)
+                .await?;
+            (total, rows)
         });
         let scores: Vec<(f64, f64)> = rows.iter().map(|r| (r.score, r.dist2)).collect();
         let profiles = self
@@ -362,11 +410,10 @@ impl Db {
             "SELECT {PROFILE_COLUMNS} FROM directory_profiles p WHERE p.published = TRUE AND p.hidden = FALSE"
         );
         if !language_tags.is_empty() {
-            let placeholders: Vec<String> =
-                (1..=language_tags.len()).map(|n| format!("${n}")).collect();
+            let placeholders = placeholders(language_tags.len());
             sql.push_str(&format!(
                 " AND p.user_id IN (SELECT user_id FROM directory_tags WHERE tag IN ({}))",
-                placeholders.join(", ")
+                placeholders
             ));
         }
         sql.push_str(" ORDER BY p.accepting DESC, p.display_name LIMIT 2000");
@@ -536,6 +583,39 @@ impl Db {
         .await?))
     }
 
+    /// The weekly windows of these therapists, in one query (for matching).
+    pub async fn windows_of(&self, therapist_ids: &[Uuid]) -> DbResult<Vec<TherapistWindow>> {
+        if therapist_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = placeholders(therapist_ids.len());
+        let sql = format!(
+            "SELECT therapist_id, id, weekday, start_minute, end_minute FROM availability_windows \
+             WHERE therapist_id IN ({}) ORDER BY weekday, start_minute",
+            placeholders
+        );
+        Ok(with_pool!(self, |pool| {
+            let mut q = sqlx::query_as(&sql);
+            for id in therapist_ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(pool).await?
+        }))
+    }
+
+    /// Removes one weekly window; false if not theirs.
+    pub async fn delete_window(&self, therapist_id: Uuid, id: Uuid) -> DbResult<bool> {
+        let done = with_pool!(self, |pool| sqlx::query(
+            "DELETE FROM availability_windows WHERE id = $1 AND therapist_id = $2"
+        )
+        .bind(id)
+        .bind(therapist_id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(done == 1)
+    }
+
     /// Replaces a therapist's weekly windows in one transaction.
     pub async fn replace_windows(
         &self,
@@ -623,16 +703,16 @@ impl Db {
         Ok(done == 1)
     }
 
-    /// Booked appointments of a therapist overlapping `[from, until)`.
+    /// Booked appointments of a therapist overlapping `[from, until)`: (id, start, end).
     pub async fn busy_between(
         &self,
         therapist_id: Uuid,
         from: Timestamp,
         until: Timestamp,
-    ) -> DbResult<Vec<(Timestamp, Timestamp)>> {
+    ) -> DbResult<Vec<(Uuid, Timestamp, Timestamp)>> {
         Ok(with_pool!(self, |pool| {
             sqlx::query_as(
-            "SELECT starts_at, ends_at FROM appointments WHERE therapist_id = $1 AND status = 'booked' \
+            "SELECT id, starts_at, ends_at FROM appointments WHERE therapist_id = $1 AND status = 'booked' \
              AND starts_at < $3 AND ends_at > $2 ORDER BY starts_at"
         )
         .bind(therapist_id)
@@ -643,52 +723,10 @@ impl Db {
         }))
     }
 
-    /// Books an appointment unless an overlapping one exists. The first statement bumps the
-    /// therapist's `booking_seq`, which takes SQLite's write lock and PostgreSQL's row lock,
-    /// so two bookings for one therapist run one after the other and the second sees the first.
+    /// Books an appointment unless an overlapping one exists.
     pub async fn book(&self, a: &NewAppointment) -> Result<(), BookError> {
-        with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE directory_profiles SET booking_seq = booking_seq + 1 WHERE user_id = $1",
-            )
-            .bind(a.therapist_id)
-            .execute(&mut *tx)
-            .await?;
-            let clash: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM appointments WHERE therapist_id = $1 AND status = 'booked' \
-                 AND starts_at < $3 AND ends_at > $2",
-            )
-            .bind(a.therapist_id)
-            .bind(a.starts_at)
-            .bind(a.ends_at)
-            .fetch_one(&mut *tx)
-            .await?;
-            if clash > 0 {
-                return Err(BookError::Taken);
-            }
-            let now = Timestamp::now();
-            sqlx::query(
-                "INSERT INTO appointments (id, therapist_id, client_id, session_type_id, starts_at, ends_at, status, \
-                 modality, fee_cents, room, sequence, created_at, updated_at, changed_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'booked', $7, $8, $9, 0, $10, $10, $11)",
-            )
-            .bind(a.id)
-            .bind(a.therapist_id)
-            .bind(a.client_id)
-            .bind(a.session_type_id)
-            .bind(a.starts_at)
-            .bind(a.ends_at)
-            .bind(&a.modality)
-            .bind(a.fee_cents)
-            .bind(&a.room)
-            .bind(now)
-            .bind(a.by)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        });
-        Ok(())
+        self.write_slot(a.therapist_id, a.starts_at, a.ends_at, SlotWrite::Book(a))
+            .await
     }
 
     /// Moves a booked appointment, under the same per-therapist lock as [`Db::book`].
@@ -700,6 +738,27 @@ impl Db {
         ends_at: Timestamp,
         by: Uuid,
     ) -> Result<(), BookError> {
+        self.write_slot(therapist_id, starts_at, ends_at, SlotWrite::Move { id, by })
+            .await
+    }
+
+    /// Takes a slot for a new or moved appointment unless another booked one overlaps it.
+    /// The first statement bumps the therapist's `booking_seq`, which takes SQLite's write lock
+    /// and PostgreSQL's row lock, so two writes for one therapist run one after the other and
+    /// the second sees the first.
+    async fn write_slot(
+        &self,
+        therapist_id: Uuid,
+        starts_at: Timestamp,
+        ends_at: Timestamp,
+        write: SlotWrite<'_>,
+    ) -> Result<(), BookError> {
+        // A moved appointment does not clash with itself; a new one has no id yet to skip.
+        let skip = match write {
+            SlotWrite::Book(_) => Uuid::nil(),
+            SlotWrite::Move { id, .. } => id,
+        };
+        let now = Timestamp::now();
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -715,23 +774,47 @@ impl Db {
             .bind(therapist_id)
             .bind(starts_at)
             .bind(ends_at)
-            .bind(id)
+            .bind(skip)
             .fetch_one(&mut *tx)
             .await?;
             if clash > 0 {
                 return Err(BookError::Taken);
             }
-            sqlx::query(
-                "UPDATE appointments SET starts_at = $2, ends_at = $3, sequence = sequence + 1, updated_at = $4, \
-                 changed_by = $5 WHERE id = $1 AND status = 'booked'",
-            )
-            .bind(id)
-            .bind(starts_at)
-            .bind(ends_at)
-            .bind(Timestamp::now())
-            .bind(by)
-            .execute(&mut *tx)
-            .await?;
+            match write {
+                SlotWrite::Book(a) => {
+                    sqlx::query(
+                        "INSERT INTO appointments (id, therapist_id, client_id, session_type_id, starts_at, ends_at, status, \
+                         modality, fee_cents, room, sequence, created_at, updated_at, changed_by) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 'booked', $7, $8, $9, 0, $10, $10, $11)",
+                    )
+                    .bind(a.id)
+                    .bind(a.therapist_id)
+                    .bind(a.client_id)
+                    .bind(a.session_type_id)
+                    .bind(a.starts_at)
+                    .bind(a.ends_at)
+                    .bind(&a.modality)
+                    .bind(a.fee_cents)
+                    .bind(&a.room)
+                    .bind(now)
+                    .bind(a.by)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                SlotWrite::Move { id, by } => {
+                    sqlx::query(
+                        "UPDATE appointments SET starts_at = $2, ends_at = $3, sequence = sequence + 1, updated_at = $4, \
+                         changed_by = $5 WHERE id = $1 AND status = 'booked'",
+                    )
+                    .bind(id)
+                    .bind(starts_at)
+                    .bind(ends_at)
+                    .bind(now)
+                    .bind(by)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
             tx.commit().await?;
         });
         Ok(())
@@ -780,19 +863,6 @@ impl Db {
             .bind(from)
             .fetch_all(pool)
             .await?))
-    }
-
-    /// How many sessions this client missed with this therapist.
-    pub async fn no_show_count(&self, therapist_id: Uuid, client_id: Uuid) -> DbResult<i64> {
-        Ok(with_pool!(self, |pool| {
-            sqlx::query_scalar(
-            "SELECT COUNT(*) FROM appointments WHERE therapist_id = $1 AND client_id = $2 AND status = 'no_show'"
-        )
-        .bind(therapist_id)
-        .bind(client_id)
-        .fetch_one(pool)
-        .await?
-        }))
     }
 
     /// Stores a request.
