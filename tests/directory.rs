@@ -900,3 +900,115 @@ async fn bookings_follow_hours_and_the_change_policy() {
     )
     .unwrap();
 }
+
+#[tokio::test]
+async fn hours_days_away_and_session_types_are_edited_with_clear_errors() {
+    let app = TestApp::new().await;
+    let t = therapist_with(
+        &app,
+        "t@x.test",
+        input(
+            "Tess",
+            "Hello.",
+            &["concern:grief", "language:en", "modality:video"],
+            "80",
+        ),
+    )
+    .await;
+    let mut v = app.signed_in(&t).await;
+    v.post_form(
+        "/directory/hours/windows",
+        &[("weekday", "1"), ("start", "09:00"), ("end", "12:00")],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let r = v
+        .post_form(
+            "/directory/hours/windows",
+            &[("weekday", "1"), ("start", "11:00"), ("end", "13:00")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("overlap"), "{}", r.body);
+    assert_eq!(
+        app.db().windows(t.id).await.unwrap().len(),
+        1,
+        "nothing half-saved"
+    );
+    let window = app.db().windows(t.id).await.unwrap().remove(0).id;
+    let other = app.user(Role::Therapist, "o@x.test").await;
+    app.signed_in(&other)
+        .await
+        .post_form(&format!("/directory/hours/windows/{window}/delete"), &[])
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    v.post_form(&format!("/directory/hours/windows/{window}/delete"), &[])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    assert!(app.db().windows(t.id).await.unwrap().is_empty());
+
+    let r = v
+        .post_form(
+            "/directory/hours/exceptions",
+            &[("date", "2020-01-01"), ("kind", "off")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("already passed"));
+    let next_year = format!("{}-06-01", OffsetDateTime::now_utc().year() + 1);
+    v.post_form(
+        "/directory/hours/exceptions",
+        &[("date", &next_year), ("kind", "off")],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let exception = app
+        .db()
+        .exceptions(t.id, "2000-01-01")
+        .await
+        .unwrap()
+        .remove(0)
+        .id;
+    v.post_form(
+        &format!("/directory/hours/exceptions/{exception}/delete"),
+        &[],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+
+    let r = v
+        .post_form(
+            "/directory/hours/session-types",
+            &[
+                ("name", "Session"),
+                ("minutes", "5"),
+                ("modality", "video"),
+                ("fee", "-1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("10 to 240 minutes") && r.body.contains("below zero"));
+    v.post_form(
+        "/directory/hours/session-types",
+        &[
+            ("name", "Session"),
+            ("minutes", "50"),
+            ("modality", "video"),
+            ("fee", "90"),
+        ],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let st = app
+        .db()
+        .session_types(t.id, true)
+        .await
+        .unwrap()
+        .remove(0)
+        .id;
+    v.post_form(&format!("/directory/hours/session-types/{st}/retire"), &[])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    assert!(app.db().session_types(t.id, true).await.unwrap().is_empty());
+}

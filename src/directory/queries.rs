@@ -561,14 +561,23 @@ impl Db {
 
     /// Stops offering a session type (kept for past appointments); false if not theirs.
     pub async fn retire_session_type(&self, therapist_id: Uuid, id: Uuid) -> DbResult<bool> {
-        let done = with_pool!(self, |pool| sqlx::query(
-            "UPDATE session_types SET active = FALSE WHERE id = $1 AND therapist_id = $2"
+        self.change_own(
+            "UPDATE session_types SET active = FALSE WHERE id = $1 AND therapist_id = $2",
+            therapist_id,
+            id,
         )
-        .bind(id)
-        .bind(therapist_id)
-        .execute(pool)
-        .await?
-        .rows_affected());
+        .await
+    }
+
+    /// Runs a statement on one row (`$1` its id) that must belong to the therapist (`$2`);
+    /// false when nothing changed, which callers answer with 404.
+    async fn change_own(&self, sql: &str, therapist_id: Uuid, id: Uuid) -> DbResult<bool> {
+        let done = with_pool!(self, |pool| sqlx::query(sql)
+            .bind(id)
+            .bind(therapist_id)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(done == 1)
     }
 
@@ -605,15 +614,12 @@ impl Db {
 
     /// Removes one weekly window; false if not theirs.
     pub async fn delete_window(&self, therapist_id: Uuid, id: Uuid) -> DbResult<bool> {
-        let done = with_pool!(self, |pool| sqlx::query(
-            "DELETE FROM availability_windows WHERE id = $1 AND therapist_id = $2"
+        self.change_own(
+            "DELETE FROM availability_windows WHERE id = $1 AND therapist_id = $2",
+            therapist_id,
+            id,
         )
-        .bind(id)
-        .bind(therapist_id)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(done == 1)
+        .await
     }
 
     /// Replaces a therapist's weekly windows in one transaction.
@@ -692,15 +698,12 @@ impl Db {
 
     /// Removes an exception; false if not theirs.
     pub async fn delete_exception(&self, therapist_id: Uuid, id: Uuid) -> DbResult<bool> {
-        let done = with_pool!(self, |pool| sqlx::query(
-            "DELETE FROM availability_exceptions WHERE id = $1 AND therapist_id = $2"
+        self.change_own(
+            "DELETE FROM availability_exceptions WHERE id = $1 AND therapist_id = $2",
+            therapist_id,
+            id,
         )
-        .bind(id)
-        .bind(therapist_id)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(done == 1)
+        .await
     }
 
     /// Booked appointments of a therapist overlapping `[from, until)`: (id, start, end).
