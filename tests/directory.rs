@@ -40,6 +40,21 @@ async fn therapist_with(app: &TestApp, email: &str, p: ProfileInput) -> User {
     t
 }
 
+/// Tess Rowan, a listed therapist who treats grief by video in English, as t@x.test.
+async fn tess(app: &TestApp) -> User {
+    therapist_with(
+        app,
+        "t@x.test",
+        input(
+            "Tess Rowan",
+            "I work with grief.",
+            &["concern:grief", "language:en", "modality:video"],
+            "80",
+        ),
+    )
+    .await
+}
+
 /// The slugs of an API search.
 async fn api_slugs(v: &mut Visitor<'_>, query: &str) -> Vec<String> {
     let r = v
@@ -295,17 +310,7 @@ fn multipart(csrf: &str, file: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn photos_are_resized_and_bad_files_refused() {
     let app = TestApp::new().await;
-    let t = therapist_with(
-        &app,
-        "t@x.test",
-        input(
-            "Tess",
-            "Hello there.",
-            &["concern:grief", "language:en", "modality:video"],
-            "80",
-        ),
-    )
-    .await;
+    let t = tess(&app).await;
     let mut v = app.signed_in(&t).await;
     v.get("/directory/profile")
         .await
@@ -348,17 +353,7 @@ async fn photos_are_resized_and_bad_files_refused() {
 #[tokio::test]
 async fn requests_reach_the_therapist_who_accepts_or_declines_kindly() {
     let app = TestApp::new().await;
-    let t = therapist_with(
-        &app,
-        "t@x.test",
-        input(
-            "Tess Rowan",
-            "I work with grief.",
-            &["concern:grief", "language:en", "modality:video"],
-            "80",
-        ),
-    )
-    .await;
+    let t = tess(&app).await;
     therapist_with(
         &app,
         "o@x.test",
@@ -582,17 +577,7 @@ async fn matching_explains_every_result() {
 /// A therapist in New York with Monday–Sunday 09:00–17:00 and a 50-minute video session,
 /// and `n` clients. Returns (therapist, session type id, clients).
 async fn practice(app: &TestApp, n: usize) -> (User, uuid::Uuid, Vec<User>) {
-    let t = therapist_with(
-        app,
-        "t@x.test",
-        input(
-            "Tess Rowan",
-            "Hello.",
-            &["concern:grief", "language:en", "modality:video"],
-            "90",
-        ),
-    )
-    .await;
+    let t = tess(app).await;
     let windows: Vec<WeeklyWindow> = (0..7)
         .map(|d| WeeklyWindow {
             weekday: d,
@@ -904,17 +889,7 @@ async fn bookings_follow_hours_and_the_change_policy() {
 #[tokio::test]
 async fn hours_days_away_and_session_types_are_edited_with_clear_errors() {
     let app = TestApp::new().await;
-    let t = therapist_with(
-        &app,
-        "t@x.test",
-        input(
-            "Tess",
-            "Hello.",
-            &["concern:grief", "language:en", "modality:video"],
-            "80",
-        ),
-    )
-    .await;
+    let t = tess(&app).await;
     let mut v = app.signed_in(&t).await;
     v.post_form(
         "/directory/hours/windows",
