@@ -370,8 +370,11 @@ pub fn build_sql(q: &SearchQuery, backend: Backend) -> (String, String, Vec<Bind
     }
     for tag in &q.tags {
         let n = bind(Bind::Text(tag.clone()), &mut binds);
+        // A correlated EXISTS is one primary-key probe per candidate; `IN (SELECT …)` made
+        // SQLite build a temporary list of every profile with the tag (all English
+        // speakers, say) for each query.
         wheres.push(format!(
-            "p.user_id IN (SELECT user_id FROM directory_tags WHERE tag = {n})"
+            "EXISTS (SELECT 1 FROM directory_tags t WHERE t.tag = {n} AND t.user_id = p.user_id)"
         ));
     }
     if let Some(region) = &q.region {
