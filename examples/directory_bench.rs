@@ -173,9 +173,20 @@ async fn main() {
                 }
                 tags.sort();
                 tags.dedup();
+                let facets = tend::directory::vocab::facet_words(&tags);
                 let fee: i64 = rng.gen_range(40..220) * 100;
                 let sliding = rng.gen_bool(0.3).then_some(fee / 2);
-                (id, k, bio, approach, tags, fee, sliding, rng.gen_bool(0.8))
+                (
+                    id,
+                    k,
+                    bio,
+                    approach,
+                    tags,
+                    facets,
+                    fee,
+                    sliding,
+                    rng.gen_bool(0.8),
+                )
             })
             .collect();
         if first_therapist.is_none() {
@@ -183,14 +194,14 @@ async fn main() {
         }
         tend::with_pool!(db, |pool| {
             let mut tx = pool.begin().await.unwrap();
-            for (id, k, bio, approach, tags, fee, sliding, accepting) in &rows {
+            for (id, k, bio, approach, tags, facets, fee, sliding, accepting) in &rows {
                 sqlx::query("INSERT INTO users (id, email, name, role, created_at, updated_at) VALUES ($1, $2, $3, 'therapist', $4, $4)")
                     .bind(id).bind(format!("t{k}@bench.test")).bind(format!("Therapist {k}")).bind(now)
                     .execute(&mut *tx).await.unwrap();
-                sqlx::query("INSERT INTO directory_profiles (user_id, slug, display_name, bio, approach, region, fee_cents, sliding_scale_min_cents, accepting, time_zone, published, created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, 'Region', $6, $7, $8, 'America/New_York', TRUE, $9, $9)")
+                sqlx::query("INSERT INTO directory_profiles (user_id, slug, display_name, bio, approach, region, fee_cents, sliding_scale_min_cents, accepting, time_zone, published, facets, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, 'Region', $6, $7, $8, 'America/New_York', TRUE, $10, $9, $9)")
                     .bind(id).bind(format!("therapist-{k}")).bind(format!("Therapist {k}")).bind(bio).bind(approach)
-                    .bind(fee).bind(sliding).bind(accepting).bind(now)
+                    .bind(fee).bind(sliding).bind(accepting).bind(now).bind(facets)
                     .execute(&mut *tx).await.unwrap();
                 for tag in tags {
                     sqlx::query("INSERT INTO directory_tags (tag, user_id) VALUES ($1, $2)")
@@ -229,7 +240,8 @@ async fn main() {
         ];
         let q = SearchQuery::from_pairs(&pairs).unwrap();
         let t = Instant::now();
-        let (total, page) = db.search_directory(&q).await.unwrap();
+        let (found, page) = db.search_directory(&q).await.unwrap();
+        let total = found.total;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         hits.push(total);
         assert!(page.len() as i64 <= total);

@@ -87,22 +87,18 @@ fn page_slugs(body: &str) -> Vec<String> {
 #[tokio::test]
 async fn search_page_and_api_agree_and_never_break() {
     let app = TestApp::new().await;
-    therapist_with(
-        &app,
-        "a@x.test",
-        input(
-            "Ana Grief",
-            "I walk beside people in grief and loss.",
-            &[
-                "concern:grief",
-                "language:en",
-                "language:es",
-                "modality:video",
-            ],
-            "60",
-        ),
-    )
-    .await;
+    let ana_input = input(
+        "Ana Grief",
+        "I walk beside people in grief and loss.",
+        &[
+            "concern:grief",
+            "language:en",
+            "language:es",
+            "modality:video",
+        ],
+        "60",
+    );
+    let ana = therapist_with(&app, "a@x.test", ana_input.clone()).await;
     therapist_with(
         &app,
         "b@x.test",
@@ -153,6 +149,41 @@ async fn search_page_and_api_agree_and_never_break() {
     assert_eq!(api_slugs(&mut v, "q=grief&max_fee=100").await.len(), 1);
     // Stemming: "panics" finds a bio that says "panic".
     assert_eq!(api_slugs(&mut v, "q=panics").await.len(), 1);
+    // Filters narrow words and stand alone; typed words never match a filter's index word.
+    let ben = api_slugs(&mut v, "q=panics").await;
+    assert_eq!(api_slugs(&mut v, "q=grief&concern=anxiety").await, ben);
+    assert_eq!(api_slugs(&mut v, "concern=grief").await.len(), 2);
+    assert_eq!(api_slugs(&mut v, "q=tagconcerngrief").await.len(), 0);
+    // Saving a profile rewrites its filter words with its tags.
+    let mut changed = ana_input;
+    changed.tags.retain(|t| t != "concern:grief");
+    changed.tags.push("concern:loneliness".into());
+    app.db()
+        .save_profile(ana.id, &changed.validate().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(api_slugs(&mut v, "concern=grief").await, ben);
+    assert_eq!(api_slugs(&mut v, "q=grief&language=es").await.len(), 1);
+    let r = v.get("/api/v1/directory/search?concern=grief").await;
+    assert_eq!(r.json()["total"].as_i64(), Some(1));
+
+    // Relevance: a word in the name, then in the approach statement, then only in the bio.
+    let mut dee = input(
+        "Dee Lowe",
+        "I listen.",
+        &["concern:stress", "language:en", "modality:phone"],
+        "70",
+    );
+    dee.approach = "Grief work, at your pace.".into();
+    therapist_with(&app, "d@x.test", dee).await;
+    let ana = api_slugs(&mut v, "q=ana").await;
+    let dee = api_slugs(&mut v, "q=dee").await;
+    let expected: Vec<String> = [ana, dee, ben.clone()].concat();
+    assert_eq!(api_slugs(&mut v, "q=grief").await, expected);
+    // A page past the end still knows how many there are.
+    let r = v.get("/api/v1/directory/search?q=grief&page=3").await;
+    assert_eq!(r.json()["total"].as_i64(), Some(3));
+    assert_eq!(r.json()["results"].as_array().map(Vec::len), Some(0));
 
     // Operators and quotes are plain text, never syntax.
     for nasty in [
@@ -986,4 +1017,76 @@ async fn hours_days_away_and_session_types_are_edited_with_clear_errors() {
         .await
         .assert_status(StatusCode::SEE_OTHER);
     assert!(app.db().session_types(t.id, true).await.unwrap().is_empty());
+}
+
+/// Profiles saved before the facets migration (20261126000009) are found by their filters
+/// after it: the migration fills in `facets` from the tags and rebuilds the index.
+#[tokio::test]
+async fn the_facets_migration_fills_in_existing_profiles() {
+    use tend::directory::search::SearchQuery;
+    let dir = tempfile::tempdir().unwrap();
+    let pg = if support::backend_is_postgres() {
+        Some(support::PgDatabase::create().await)
+    } else {
+        None
+    };
+    let db = tend::db::Db::connect(pg.as_ref().map(|p| p.url.as_str()), dir.path())
+        .await
+        .unwrap();
+    // The migrations up to the one before, as a practice that last upgraded then has them.
+    let folder = match db.backend() {
+        tend::db::Backend::Sqlite => "migrations/sqlite",
+        tend::db::Backend::Postgres => "migrations/postgres",
+    };
+    let earlier = dir.path().join("earlier");
+    std::fs::create_dir(&earlier).unwrap();
+    for entry in
+        std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(folder)).unwrap()
+    {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < "20261126000009" {
+            std::fs::copy(&path, earlier.join(&name)).unwrap();
+        }
+    }
+    let migrator = sqlx::migrate::Migrator::new(earlier.as_path())
+        .await
+        .unwrap();
+    let id = uuid::Uuid::now_v7();
+    let now = tend::db::Timestamp::now();
+    tend::with_pool!(&db, |pool| {
+        migrator.run(pool).await.unwrap();
+        sqlx::query("INSERT INTO users (id, email, name, role, created_at, updated_at) VALUES ($1, 'old@x.test', 'Old', 'therapist', $2, $2)")
+            .bind(id).bind(now).execute(pool).await.unwrap();
+        sqlx::query("INSERT INTO directory_profiles (user_id, slug, display_name, bio, approach, region, fee_cents, accepting, time_zone, published, created_at, updated_at) \
+                     VALUES ($1, 'olive-ash', 'Olive Ash', 'Grief, gently.', 'Slowly.', 'Region', 5000, TRUE, 'UTC', TRUE, $2, $2)")
+            .bind(id).bind(now).execute(pool).await.unwrap();
+        for tag in ["concern:self-esteem", "language:en", "modality:in-person"] {
+            sqlx::query("INSERT INTO directory_tags (tag, user_id) VALUES ($1, $2)")
+                .bind(tag)
+                .bind(id)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    });
+    db.migrate().await.unwrap();
+    for (query, expected) in [
+        ("concern=self-esteem&modality=in-person", 1),
+        ("q=grief&concern=self-esteem&language=en", 1),
+        ("q=grief&modality=video", 0),
+    ] {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        let (found, hits) = db
+            .search_directory(&SearchQuery::from_pairs(&pairs).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            (found.total, hits.len()),
+            (expected, expected as usize),
+            "{query}"
+        );
+    }
 }

@@ -85,7 +85,7 @@ pub async fn search(
     QueryPairs(pairs): QueryPairs,
 ) -> AppResult<Json<SearchResults>> {
     let q = SearchQuery::from_pairs(&pairs).map_err(AppError::Invalid)?;
-    let (total, hits) = state.db.search_directory(&q).await?;
+    let (found, hits) = state.db.search_directory(&q).await?;
     let results = hits
         .into_iter()
         .map(|h| {
@@ -114,7 +114,7 @@ pub async fn search(
         })
         .collect();
     Ok(Json(SearchResults {
-        total,
+        total: found.total,
         page: q.page,
         page_size: PAGE_SIZE,
         results,

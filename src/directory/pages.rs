@@ -11,7 +11,7 @@ use super::matching::{self, Answers, TIMES};
 use super::profile::{Profile, money};
 use super::queries::Hit;
 use super::schedule::{WeeklyWindow, format_hhmm, weekday_name};
-use super::search::{MAX_PAGE, PAGE_SIZE, SearchQuery};
+use super::search::{Found, SearchQuery};
 use super::vocab::{Facet, GENDERS, Term};
 use crate::audit::{Event, Outcome};
 use crate::authz::Role;
@@ -106,7 +106,7 @@ struct SearchPage {
     q: SearchQuery,
     choices: Vec<Choice>,
     cards: Vec<Card>,
-    total: i64,
+    found: Found,
     pages: i64,
     prev: Option<String>,
     next: Option<String>,
@@ -124,10 +124,10 @@ pub async fn search(
         Ok(q) => (q, Vec::new()),
         Err(errors) => (SearchQuery::default(), errors),
     };
-    let (total, hits) = if errors.is_empty() {
+    let (found, hits) = if errors.is_empty() {
         state.db.search_directory(&q).await?
     } else {
-        (0, Vec::new())
+        (Found::default(), Vec::new())
     };
     let currency = &state.config.currency_symbol;
     let near = q.near.is_some();
@@ -135,7 +135,7 @@ pub async fn search(
         .into_iter()
         .map(|h| card_for_hit(h, currency, near))
         .collect();
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).min(MAX_PAGE);
+    let pages = found.pages();
     let link = |p: i64| format!("/directory?{}", q.to_query_string(p));
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -169,7 +169,7 @@ pub async fn search(
         q,
         choices,
         cards,
-        total,
+        found,
         pages,
         errors: Errors(errors),
     }

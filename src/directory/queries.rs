@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::profile::{PROFILE_COLUMNS, Profile, ProfileRow, ValidProfile, slug_for};
-use super::search::{Bind, SearchQuery, build_sql};
+use super::search::{Bind, Found, SearchQuery, build_sql};
 use crate::db::{Db, DbError, DbResult, Timestamp, new_id};
 use crate::with_pool;
 
@@ -35,7 +35,7 @@ fn placeholders(n: usize) -> String {
 pub struct Hit {
     /// The profile.
     pub profile: Profile,
-    /// Text relevance (0 without text).
+    /// Text relevance: points for words in the name and approach statement (0 without text).
     pub score: f64,
     /// Squared distance in degrees (0 without a location).
     pub dist2: f64,
@@ -51,6 +51,8 @@ struct HitRow {
     score: f64,
     /// Squared distance.
     dist2: f64,
+    /// Every match (a window count over the whole result).
+    total: i64,
 }
 
 /// A session type a therapist offers.
@@ -270,12 +272,12 @@ impl Db {
             let slug: String = sqlx::query_scalar(
                 "INSERT INTO directory_profiles (user_id, slug, display_name, pronouns, gender, credentials, \
                  licence_number, licence_region, bio, approach, region, city, address, latitude, longitude, \
-                 fee_cents, sliding_scale_min_cents, insurance, accepting, time_zone, published, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22) \
+                 fee_cents, sliding_scale_min_cents, insurance, accepting, time_zone, published, facets, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $23, $22, $22) \
                  ON CONFLICT (user_id) DO UPDATE SET display_name = $3, pronouns = $4, gender = $5, credentials = $6, \
                  licence_number = $7, licence_region = $8, bio = $9, approach = $10, region = $11, city = $12, \
                  address = $13, latitude = $14, longitude = $15, fee_cents = $16, sliding_scale_min_cents = $17, \
-                 insurance = $18, accepting = $19, time_zone = $20, published = $21, updated_at = $22, \
+                 insurance = $18, accepting = $19, time_zone = $20, published = $21, updated_at = $22, facets = $23, \
                  licence_status = CASE WHEN directory_profiles.licence_number = $7 AND directory_profiles.licence_region = $8 \
                      THEN directory_profiles.licence_status ELSE 'unverified' END \
                  RETURNING slug",
@@ -302,6 +304,7 @@ impl Db {
             .bind(&i.time_zone)
             .bind(i.published)
             .bind(now)
+            .bind(super::vocab::facet_words(&p.tags))
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query("DELETE FROM directory_tags WHERE user_id = $1")
@@ -372,25 +375,32 @@ impl Db {
     }
 
     /// One page of directory results and the total count.
-    pub async fn search_directory(&self, q: &SearchQuery) -> DbResult<(i64, Vec<Hit>)> {
-        let (count_sql, page_sql, binds) = build_sql(q, self.backend());
-        // The count statement uses every bind but the last two (limit and offset).
-        let count_binds = &binds[..binds.len().saturating_sub(2)];
-        let (total, rows): (i64, Vec<HitRow>) = with_pool!(self, |pool| {
-            let total: i64 = bind_all!(sqlx::query_scalar(&count_sql), count_binds)
-                .fetch_one(pool)
-                .await?;
-            let rows = bind_all!(sqlx::query_as(&page_sql), &binds)
+    pub async fn search_directory(&self, q: &SearchQuery) -> DbResult<(Found, Vec<Hit>)> {
+        let sql = build_sql(q, self.backend());
+        let rows: Vec<HitRow> = with_pool!(self, |pool| {
+            bind_all!(sqlx::query_as(&sql.page), &sql.binds)
                 .fetch_all(pool)
-                .await?;
-            (total, rows)
+                .await?
         });
+        let total = match rows.first() {
+            Some(row) => row.total,
+            // A page past the end has no row to carry the count.
+            None if q.page > 1 => with_pool!(self, |pool| {
+                bind_all!(
+                    sqlx::query_scalar(&sql.count),
+                    &sql.binds[..sql.count_binds]
+                )
+                .fetch_one(pool)
+                .await?
+            }),
+            None => 0,
+        };
         let scores: Vec<(f64, f64)> = rows.iter().map(|r| (r.score, r.dist2)).collect();
         let profiles = self
             .with_tags(rows.into_iter().map(|r| r.row).collect())
             .await?;
         Ok((
-            total,
+            Found { total },
             profiles
                 .into_iter()
                 .zip(scores)

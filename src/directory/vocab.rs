@@ -187,6 +187,24 @@ impl Facet {
     }
 }
 
+/// The one search-index word for a stored tag: `concern:self-esteem` becomes
+/// `tagconcernselfesteem`. Letters only, so both full-text engines keep it as one token; the
+/// `tag` prefix keeps it apart from any word a person writes. The migration that backfilled
+/// `directory_profiles.facets` does the same with `replace`, which is why slugs stay plain.
+pub fn facet_word(tag: &str) -> String {
+    let mut word = String::from("tag");
+    word.extend(tag.chars().filter(char::is_ascii_alphanumeric));
+    word
+}
+
+/// The `facets` column for a profile's tags: their words, space-separated.
+pub fn facet_words(tags: &[String]) -> String {
+    tags.iter()
+        .map(|t| facet_word(t))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The label of a gender slug, if known.
 pub fn gender_label(slug: &str) -> Option<&'static str> {
     GENDERS.iter().find(|t| t.slug == slug).map(|t| t.label)
@@ -212,6 +230,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_tag_has_its_own_index_word() {
+        let mut seen = std::collections::BTreeSet::new();
+        for facet in Facet::ALL {
+            for term in facet.terms() {
+                let word = facet_word(&facet.tag(term.slug));
+                assert!(word.chars().all(|c| c.is_ascii_lowercase()), "{word}");
+                assert!(seen.insert(word.clone()), "{word} repeated");
+            }
+        }
+        assert_eq!(
+            facet_words(&["concern:self-esteem".into(), "language:en".into()]),
+            "tagconcernselfesteem taglanguageen"
+        );
     }
 
     #[test]
