@@ -1,7 +1,8 @@
 //! Directory benchmark (`bench/directory`): generates N therapist profiles (default 100,000)
 //! with realistic text and tags, then times directory searches with text and three filters
-//! (the same `Db::search_directory` the page and API call: count, page and tags), and
-//! booking under contention (tasks racing for the same therapist's slots through `Db::book`).
+//! (the same `Db::search_directory` the page and API call: the page with its count, then the
+//! page's tags), and booking under contention (tasks racing for the same therapist's slots
+//! through `Db::book`).
 //! SQLite by default (a fresh file); PostgreSQL when `DATABASE_URL` is set (use a throwaway
 //! database: the benchmark fills it).
 //!
