@@ -259,6 +259,18 @@ test("a therapist signs in with a code, sees the caseload, opens and edits a rec
   await page.getByLabel("What brings them to therapy, in your words").fill("Ben would like to reconnect with friends and feel less alone.");
   await page.getByRole("button", { name: "Save" }).click();
   await page.getByText("Saved.").waitFor();
+  // A session note: written in a template, signed, then only added to.
+  await page.getByRole("link", { name: "Session notes" }).click();
+  await page.locator("h1", { hasText: "Session notes" }).waitFor();
+  await checkPage(page, "session notes");
+  await page.getByRole("link", { name: "SOAP", exact: true }).click();
+  await page.getByLabel("Subjective").waitFor();
+  await checkPage(page, "new SOAP note");
+  await page.getByLabel("Subjective").fill("Ben said the walk with his brother helped.");
+  await page.getByRole("button", { name: "Sign and lock" }).click();
+  await page.locator("#addendum").waitFor();
+  assert.ok(await page.getByText("Ben said the walk with his brother helped.").count() === 1);
+  await checkPage(page, "signed note");
   await page.getByRole("navigation").getByRole("link", { name: "Clients" }).click();
   await page.getByLabel("Name").fill("Amara again");
   await page.getByLabel("Email").fill("amara@tend.example");

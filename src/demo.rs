@@ -191,6 +191,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
     seed_practice(state).await?;
     seed_messages(state).await?;
     seed_coach(state).await?;
+    crate::notes::demo::seed(state).await?;
     crate::directory::demo::seed(state).await?;
     state
         .audit

@@ -23,6 +23,7 @@ pub mod home;
 pub mod jobs;
 pub mod measures;
 pub mod messaging;
+pub mod notes;
 pub mod openapi;
 pub mod practice;
 pub mod safety;

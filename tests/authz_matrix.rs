@@ -234,6 +234,45 @@ const MATRIX: &[Row] = &[
         &[],
         false,
     ),
+    ("GET", "/clients/{id}/notes", RECORD, &[], true),
+    ("GET", "/clients/{id}/notes/new", &[Therapist], &[], true),
+    (
+        "POST",
+        "/clients/{id}/notes",
+        &[Therapist],
+        &[
+            ("template", "free"),
+            ("session_date", "2026-11-20"),
+            ("note", "A quieter week."),
+        ],
+        true,
+    ),
+    ("GET", "/clients/{id}/notes/{note}", RECORD, &[], true),
+    (
+        "POST",
+        "/clients/{id}/notes/{note}",
+        &[Therapist],
+        &[
+            ("template", "free"),
+            ("session_date", "2026-11-20"),
+            ("note", "A change."),
+        ],
+        true,
+    ),
+    (
+        "POST",
+        "/clients/{id}/notes/{note}/share",
+        &[Therapist],
+        &[("shared", "1")],
+        true,
+    ),
+    (
+        "POST",
+        "/clients/{id}/notes/{note}/addenda",
+        &[Therapist],
+        &[("addendum", "One more thing.")],
+        true,
+    ),
     ("GET", "/clients/{id}/safety-plan", RECORD, &[], true),
     (
         "POST",
@@ -684,6 +723,26 @@ async fn every_route_admits_exactly_the_people_the_matrix_allows() {
         .next()
         .unwrap()
         .to_string();
+    // A signed note the client may read.
+    let note = app
+        .signed_in(&people.therapist)
+        .await
+        .post_form(
+            &format!("/clients/{}/notes", people.client.id),
+            &[
+                ("template", "free"),
+                ("session_date", "2026-11-20"),
+                ("note", "We talked about sleep."),
+                ("shared", "1"),
+                ("intent", "sign"),
+            ],
+        )
+        .await
+        .location()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     let mut failures = Vec::new();
     for &(method, pattern, allowed, fields, is_record) in MATRIX {
         let id =
@@ -700,6 +759,7 @@ async fn every_route_admits_exactly_the_people_the_matrix_allows() {
             .replace("{id}", &id)
             .replace("{user_id}", &people.therapist.id.to_string())
             .replace("{version}", "1")
+            .replace("{note}", &note)
             .replace("{client_id}", &people.client.id.to_string())
             .replace("{token}", "no-such-invitation")
             .replace("{instrument}", "gad2")
