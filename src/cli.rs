@@ -57,6 +57,18 @@ pub enum Command {
     Keys(KeysCommand),
     /// Print the OpenAPI 3.1 document of the JSON API (the same as `/api/v1/openapi.json`).
     Openapi,
+    /// Write a consistent, encrypted snapshot of the whole database to a file.
+    Backup {
+        /// Where to write it (refused if it exists).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Bring a backup back into an empty data directory or an empty PostgreSQL database.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
     /// Print one client's questionnaires as a FHIR R4 Bundle (audited as an export).
     FhirExport {
         /// The client's email.
@@ -220,6 +232,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .clone()
                 .unwrap_or_else(crate::coach::default_model_dir);
             coach(&crate::coach::Engine::new(&dir), cmd)
+        }
+        Command::Backup { out } => {
+            let bytes = crate::backup::backup(&config, &out).await?;
+            println!(
+                "Backup written to {} ({bytes} bytes, encrypted).",
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Restore { from } => {
+            crate::backup::restore(&config, &from).await?;
+            println!("Restored from {}.", from.display());
+            Ok(())
         }
         Command::Openapi => {
             println!(

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod app;
 pub mod audit;
 pub mod authz;
+pub mod backup;
 pub mod care;
 pub mod cli;
 pub mod coach;

@@ -348,3 +348,38 @@ async fn keys_rotate_and_config_redacts_secrets() {
         "{text}"
     );
 }
+
+/// `tend backup` and `tend restore` from the command line, with the master key in a file:
+/// the restored installation needs that file, and its audit trail verifies.
+#[tokio::test]
+async fn backup_and_restore_from_the_command_line() {
+    let source = env().await;
+    assert!(source.tend(&["demo"], None, None).status.success());
+    let file = source.dir.path().join("practice.backup");
+    let file_arg = file.to_str().unwrap();
+    let o = source.tend(&["backup", "--out", file_arg], None, None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("encrypted"));
+
+    let target = env().await;
+    // Without the master key nothing happens, and the message says what to do.
+    let o = target.tend(&["restore", "--from", file_arg], None, None);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("master.key"), "{}", stderr(&o));
+    assert!(
+        !target.dir.path().join("master.key").exists(),
+        "no key was made up"
+    );
+    std::fs::copy(
+        source.dir.path().join("master.key"),
+        target.dir.path().join("master.key"),
+    )
+    .unwrap();
+    let o = target.tend(&["restore", "--from", file_arg], None, None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = target.tend(&["audit", "verify"], None, None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("intact"));
+    let o = target.tend(&["admin", "list-users"], None, None);
+    assert!(stdout(&o).contains("amara@tend.example"));
+}
