@@ -134,15 +134,8 @@ pub async fn snapshot(db: &Db, config: &Config) -> anyhow::Result<Vec<u8>> {
                 .database_url
                 .as_deref()
                 .context("PostgreSQL needs DATABASE_URL")?;
-            let args = [
-                "--format=custom",
-                "--no-owner",
-                "--no-privileges",
-                "--dbname",
-                url,
-            ]
-            .map(String::from);
-            let out = run_tool("pg_dump", args.to_vec()).await?;
+            let args = ["--format=custom", "--no-owner", "--no-privileges"].map(String::from);
+            let out = run_tool("pg_dump", args.to_vec(), url).await?;
             if !out.status.success() {
                 bail!(
                     "pg_dump failed: {}",
@@ -154,11 +147,42 @@ pub async fn snapshot(db: &Db, config: &Config) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-/// Runs one of PostgreSQL's client tools off the async threads.
-async fn run_tool(tool: &'static str, args: Vec<String>) -> anyhow::Result<std::process::Output> {
-    tokio::task::spawn_blocking(move || std::process::Command::new(tool).args(args).output())
-        .await?
-        .with_context(|| format!("running {tool} (install PostgreSQL's client tools)"))
+/// The connection URL without its password, and the password: a password on a command line
+/// is visible to every local user (`ps`), so it travels in `PGPASSWORD` instead.
+fn split_password(url: &str) -> anyhow::Result<(String, Option<String>)> {
+    let mut parsed = url::Url::parse(url).context("DATABASE_URL is not a valid URL")?;
+    let password = parsed.password().map(|p| {
+        // Percent-decoding through the form decoder, with '+' kept literal as in a URL.
+        url::form_urlencoded::parse(format!("p={}", p.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    });
+    parsed
+        .set_password(None)
+        .map_err(|()| anyhow::anyhow!("DATABASE_URL cannot hold a password"))?;
+    Ok((parsed.to_string(), password))
+}
+
+/// Runs one of PostgreSQL's client tools against `url` off the async threads.
+async fn run_tool(
+    tool: &'static str,
+    mut args: Vec<String>,
+    url: &str,
+) -> anyhow::Result<std::process::Output> {
+    let (url, password) = split_password(url)?;
+    args.push("--dbname".into());
+    args.push(url);
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(tool);
+        cmd.args(args);
+        if let Some(p) = password {
+            cmd.env("PGPASSWORD", p);
+        }
+        cmd.output()
+    })
+    .await?
+    .with_context(|| format!("running {tool} (install PostgreSQL's client tools)"))
 }
 
 /// `tend backup --out FILE`: snapshot, encrypt, write beside `out` and rename into place.
@@ -244,20 +268,29 @@ pub async fn restore(config: &Config, from: &Path) -> anyhow::Result<()> {
 
 /// Writes the snapshot as the data directory's database, after checking it.
 async fn restore_sqlite(config: &Config, snap: &[u8]) -> anyhow::Result<()> {
+    // The same reading of the URL as `Db::connect`, so restore writes the file Tend opens.
     let db_path = match &config.database_url {
-        Some(url) => Path::new(
-            url.trim_start_matches("sqlite://")
-                .split('?')
-                .next()
-                .unwrap_or_default(),
-        )
-        .to_path_buf(),
+        Some(url) => {
+            use std::str::FromStr;
+            sqlx::sqlite::SqliteConnectOptions::from_str(url)?
+                .get_filename()
+                .to_path_buf()
+        }
         None => config.data_dir.join("tend.db"),
     };
-    if db_path.exists() && std::fs::metadata(&db_path)?.len() > 0 {
+    let sibling = |suffix: &str| {
+        let mut name = db_path.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    // A leftover write-ahead log would be replayed onto the restored file.
+    let occupied = (db_path.exists() && std::fs::metadata(&db_path)?.len() > 0)
+        || sibling("-wal").exists()
+        || sibling("-shm").exists();
+    if occupied {
         bail!(
-            "{} already holds a database. Restore into an empty data directory. Nothing was \
-             changed.",
+            "{} already holds a database (or its -wal/-shm files). Restore into an empty data \
+             directory. Nothing was changed.",
             db_path.display()
         );
     }
@@ -319,11 +352,9 @@ async fn restore_postgres(config: &Config, snap: &[u8]) -> anyhow::Result<()> {
         "--no-privileges".into(),
         "--exit-on-error".into(),
         "--single-transaction".into(),
-        "--dbname".into(),
-        url.to_string(),
         archive.display().to_string(),
     ];
-    let out = run_tool("pg_restore", args).await;
+    let out = run_tool("pg_restore", args, url).await;
     let _ = std::fs::remove_file(&archive);
     let out = out?;
     if !out.status.success() {
@@ -344,6 +375,19 @@ mod tests {
         use base64::Engine;
         Keyring::from_env_value(&base64::engine::general_purpose::STANDARD.encode([byte; 32]))
             .unwrap()
+    }
+
+    #[test]
+    fn passwords_leave_the_command_line() {
+        let (url, password) =
+            split_password("postgres://tend:s%40f+e@db.example:5432/tend?sslmode=require").unwrap();
+        assert_eq!(url, "postgres://tend@db.example:5432/tend?sslmode=require");
+        assert_eq!(password.as_deref(), Some("s@f+e"));
+        let (url, password) = split_password("postgres://postgres@127.0.0.1/test").unwrap();
+        assert_eq!(
+            (url.as_str(), password),
+            ("postgres://postgres@127.0.0.1/test", None)
+        );
     }
 
     #[test]

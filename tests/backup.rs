@@ -145,6 +145,15 @@ async fn bad_backups_are_refused_before_anything_is_written() {
         "an existing file is never overwritten"
     );
 
+    // A leftover write-ahead log in the target would be replayed onto the restored file.
+    if !backend_is_postgres() {
+        let d = tempfile::tempdir().unwrap();
+        let (leftover, _) = fresh(d.path(), 1).await;
+        std::fs::write(d.path().join("tend.db-wal"), b"an old log").unwrap();
+        let err = tend::backup::restore(&leftover, &file).await.unwrap_err();
+        assert!(err.to_string().contains("-wal"), "{err}");
+        assert!(!d.path().join("tend.db").exists());
+    }
     // Another master key.
     let b = tempfile::tempdir().unwrap();
     let (other_key, _pg_b) = fresh(b.path(), 2).await;
@@ -169,6 +178,24 @@ async fn bad_backups_are_refused_before_anything_is_written() {
             assert!(!t.data_dir.join("tend.restoring").exists());
         }
     }
+    // A backup of the other backend.
+    let keyring = tend::crypto::Keyring::from_env_value(&key(1)).unwrap();
+    let other_backend =
+        match tend::db::Db::connect(config.database_url.as_deref(), &config.data_dir)
+            .await
+            .unwrap()
+            .backend()
+        {
+            tend::db::Backend::Sqlite => tend::db::Backend::Postgres,
+            tend::db::Backend::Postgres => tend::db::Backend::Sqlite,
+        };
+    let sealed = tend::backup::seal(&keyring, other_backend, b"whatever").unwrap();
+    std::fs::write(&damaged, sealed).unwrap();
+    let err = tend::backup::restore(&target, &damaged).await.unwrap_err();
+    assert!(
+        err.to_string().contains("but this installation uses"),
+        "{err}"
+    );
     // A file that isn't a backup at all.
     std::fs::write(&damaged, b"PGDMP not ours").unwrap();
     let err = tend::backup::restore(&target, &damaged).await.unwrap_err();

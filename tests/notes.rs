@@ -154,6 +154,22 @@ async fn a_note_is_drafted_signed_locked_added_to_and_shared() {
     let page = t.get(&format!("{base}/{note}")).await;
     assert!(page.body.contains("She also mentioned her sister."));
     assert!(page.body.contains("Added by"));
+    let direct = tend::with_pool!(app.db(), |pool| {
+        sqlx::query("UPDATE session_note_addenda SET body_sealed = $1")
+            .bind(vec![1u8, 2, 3])
+            .execute(pool)
+            .await
+            .map(|_| ())
+    });
+    assert!(direct.is_err(), "an addendum changed underneath");
+    // Sharing is the author's alone; anyone else's attempt is refused and audited.
+    let other = app.user(Role::Therapist, "otto@x.test").await;
+    let r = app
+        .signed_in(&other)
+        .await
+        .post_form(&format!("{base}/{note}/share"), &[("shared", "1")])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     // The client sees nothing until it is shared, then the note and its addendum.
     let mut c = app.signed_in(&client).await;

@@ -2,8 +2,10 @@
 --
 -- A note is written in one of four templates and sealed as one JSON document of its sections.
 -- It is a draft until the therapist signs it; from then on its content is locked (a trigger
--- refuses any change, whatever code asks) and corrections are dated addenda. `shared` is the
--- therapist's choice whether the client can read it, and may change after signing.
+-- refuses any change to what was written, whatever code asks) and corrections are dated
+-- addenda, which never change either. `shared` (whether the client can read it) and the
+-- appointment link (cleared if the appointment is deleted) may change after signing. Rows
+-- can still be deleted: erasing a client's record after its retention period must work.
 CREATE TABLE session_notes (
     id BLOB PRIMARY KEY NOT NULL,
     client_id BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -20,7 +22,7 @@ CREATE TABLE session_notes (
 CREATE INDEX session_notes_client ON session_notes (client_id, session_date);
 
 CREATE TRIGGER session_notes_locked
-BEFORE UPDATE OF client_id, author_id, appointment_id, template, session_date, body_sealed, signed_at
+BEFORE UPDATE OF client_id, author_id, template, session_date, body_sealed, signed_at
 ON session_notes WHEN old.signed_at IS NOT NULL
 BEGIN
     SELECT RAISE(ABORT, 'a signed session note cannot change');
@@ -34,3 +36,8 @@ CREATE TABLE session_note_addenda (
     created_at TEXT NOT NULL
 );
 CREATE INDEX session_note_addenda_note ON session_note_addenda (note_id, created_at);
+
+CREATE TRIGGER session_note_addenda_locked BEFORE UPDATE ON session_note_addenda
+BEGIN
+    SELECT RAISE(ABORT, 'an addendum cannot change');
+END;

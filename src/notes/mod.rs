@@ -2,9 +2,9 @@
 //!
 //! A note uses one of four templates (SOAP, DAP, BIRP or free form), may be linked to an
 //! appointment, and is sealed at rest as one JSON document of its sections. It stays a draft
-//! until the therapist signs it; a signed note never changes (the database refuses, whatever
-//! code asks) and later thoughts become dated addenda. The therapist chooses, note by note,
-//! whether the client can read it.
+//! until the therapist signs it; what a signed note says never changes (the database refuses,
+//! whatever code asks) and later thoughts become dated addenda, which never change either.
+//! The therapist chooses, note by note, whether the client can read it.
 //!
 //! Entry points: [`routes`]. Every read and write goes through
 //! [`crate::care::record::authorize`] and is audited. The domain rules here are pure; storage

@@ -76,6 +76,8 @@ struct EditPage {
     shared: bool,
     appointment_id: String,
     appointments: Vec<(String, String)>,
+    /// The linked appointment is not among `appointments` (kept so saving never drops it).
+    appointment_unlisted: bool,
     errors: Errors,
 }
 
@@ -189,6 +191,11 @@ async fn render_edit(
     title: &str,
     draft: Draft,
 ) -> AppResult<String> {
+    let appointments = appointment_options(state, client_id, therapist_id).await?;
+    let appointment_unlisted = !draft.appointment_id.is_empty()
+        && !appointments
+            .iter()
+            .any(|(id, _)| *id == draft.appointment_id);
     Ok(EditPage {
         layout: page.layout(title),
         client_name: client_name(state, client_id).await?,
@@ -200,7 +207,8 @@ async fn render_edit(
         sections: views(draft.template, &draft.content),
         shared: draft.shared,
         appointment_id: draft.appointment_id,
-        appointments: appointment_options(state, client_id, therapist_id).await?,
+        appointments,
+        appointment_unlisted,
         errors: Errors(draft.errors),
     }
     .render()?)
@@ -581,8 +589,21 @@ pub async fn update(
             .await?;
             Ok((StatusCode::CONFLICT, Html(html)).into_response())
         }
-        Change::Missing => Err(AppError::NotFound),
+        Change::Missing => refused(&state, event).await,
     }
+}
+
+/// Records a refused change to a note that is not this therapist's, and answers 404.
+async fn refused(state: &AppState, event: Event) -> AppResult<Response> {
+    state
+        .audit
+        .record(Event {
+            action: "session_note.update",
+            outcome: crate::audit::Outcome::Denied,
+            ..event
+        })
+        .await?;
+    Err(AppError::NotFound)
 }
 
 /// `POST /clients/{id}/notes/{note}/share`: whether the client can read the note.
@@ -601,7 +622,7 @@ pub async fn share(
         .set_note_shared(note_id, id, current.user.id, shared)
         .await?
     {
-        return Err(AppError::NotFound);
+        return refused(&state, event).await;
     }
     state
         .audit
