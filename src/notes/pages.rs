@@ -554,14 +554,7 @@ pub async fn update(
             Ok(Redirect::to(&format!("/clients/{id}/notes/{note_id}")).into_response())
         }
         Change::WrongState => {
-            state
-                .audit
-                .record(Event {
-                    action: "session_note.update",
-                    outcome: crate::audit::Outcome::Denied,
-                    ..event
-                })
-                .await?;
+            record_refusal(&state, event).await?;
             let row = state
                 .db
                 .note(note_id, id)
@@ -593,8 +586,8 @@ pub async fn update(
     }
 }
 
-/// Records a refused change to a note that is not this therapist's, and answers 404.
-async fn refused(state: &AppState, event: Event) -> AppResult<Response> {
+/// Records a refused change to a note.
+async fn record_refusal(state: &AppState, event: Event) -> AppResult<()> {
     state
         .audit
         .record(Event {
@@ -603,6 +596,12 @@ async fn refused(state: &AppState, event: Event) -> AppResult<Response> {
             ..event
         })
         .await?;
+    Ok(())
+}
+
+/// Records a refused change to a note that is not this therapist's, and answers 404.
+async fn refused(state: &AppState, event: Event) -> AppResult<Response> {
+    record_refusal(state, event).await?;
     Err(AppError::NotFound)
 }
 
