@@ -794,6 +794,15 @@ async fn bookings_follow_hours_and_the_change_policy() {
     let moved = app.db().appointment(appt.id).await.unwrap().unwrap();
     assert_eq!(moved.starts_at.inner().unix_timestamp(), far[1]);
     assert_eq!(moved.sequence, 1);
+    // The therapist's caseload shows the client's next session, at its new time.
+    let next_sessions = app.db().next_sessions(t.id).await.unwrap();
+    assert_eq!(next_sessions, [(clients[0].id, moved.starts_at)]);
+    let caseload = app.signed_in(&t).await.get("/clients").await;
+    assert!(
+        caseload.body.contains(&moved.starts_at.display()),
+        "{}",
+        caseload.body
+    );
 
     // Reminders: queued for the new time; the one for the old time sends nothing.
     app.drain_jobs().await;

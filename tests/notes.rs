@@ -85,6 +85,15 @@ async fn a_note_is_drafted_signed_locked_added_to_and_shared() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // The caseload shows the latest note's session date.
+    let caseload = t.get("/clients").await;
+    assert!(
+        caseload
+            .select_text("tbody tr")
+            .unwrap()
+            .contains("2026-11-24"),
+        "last note date on the caseload"
+    );
     let signed = t.get(&format!("{base}/{note}")).await;
     assert!(signed.body.contains("lighter by Friday"));
     assert!(signed.body.contains("signed"));

@@ -24,6 +24,10 @@ struct CaseloadPage {
     clients: Vec<CaseloadEntry>,
     /// Per client: (not on track on any instrument, open alerts).
     flags: std::collections::HashMap<Uuid, (bool, i64)>,
+    /// Per client: the next booked session with this therapist.
+    next_sessions: std::collections::HashMap<Uuid, String>,
+    /// Per client: the session date of this therapist's latest note.
+    last_notes: std::collections::HashMap<Uuid, String>,
     can_invite: bool,
     notice: Option<&'static str>,
     name: String,
@@ -80,10 +84,20 @@ async fn caseload_page(
     for (client, n) in state.db.open_alert_counts(user.id).await? {
         flags.entry(client).or_default().1 = n;
     }
+    let next_sessions = state
+        .db
+        .next_sessions(user.id)
+        .await?
+        .into_iter()
+        .map(|(client, at)| (client, at.display()))
+        .collect();
+    let last_notes = state.db.last_notes_by(user.id).await?.into_iter().collect();
     let html = CaseloadPage {
         layout: page.layout("Your clients"),
         clients,
         flags,
+        next_sessions,
+        last_notes,
         can_invite: user.role == Role::Therapist,
         notice,
         name,

@@ -437,6 +437,20 @@ impl Db {
         self.with_tags(rows).await
     }
 
+    /// Each client's next booked session with `therapist_id`: `(client, starts_at)`.
+    pub async fn next_sessions(&self, therapist_id: Uuid) -> DbResult<Vec<(Uuid, Timestamp)>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT client_id, MIN(starts_at) FROM appointments \
+                 WHERE therapist_id = $1 AND status = 'booked' AND starts_at > $2 GROUP BY client_id",
+            )
+            .bind(therapist_id)
+            .bind(Timestamp::now())
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// Stores a profile photo (already re-encoded).
     pub async fn set_photo(&self, user_id: Uuid, jpeg: &[u8], etag: &str) -> DbResult<()> {
         with_pool!(self, |pool| {

@@ -277,6 +277,18 @@ impl Db {
         }))
     }
 
+    /// The latest session date of a note by `author_id`, per client: `(client, YYYY-MM-DD)`.
+    pub async fn last_notes_by(&self, author_id: Uuid) -> DbResult<Vec<(Uuid, String)>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT client_id, MAX(session_date) FROM session_notes WHERE author_id = $1 GROUP BY client_id",
+            )
+            .bind(author_id)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// A client's appointments with `therapist_id`, newest first, for linking a note:
     /// `(id, starts_at)`.
     pub async fn appointments_to_note(
