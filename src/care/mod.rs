@@ -5,6 +5,7 @@
 //! summary is sealed at rest.
 
 pub mod api;
+pub mod attention;
 pub mod pages;
 pub mod queries;
 pub mod record;

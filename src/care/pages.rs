@@ -24,6 +24,8 @@ struct CaseloadPage {
     clients: Vec<CaseloadEntry>,
     /// Per client: (not on track on any instrument, open alerts).
     flags: std::collections::HashMap<Uuid, (bool, i64)>,
+    /// Who needs attention today, most urgent first.
+    attention: Vec<super::attention::Attention>,
     /// Per client: the next booked session with this therapist.
     next_sessions: std::collections::HashMap<Uuid, String>,
     /// Per client: the session date of this therapist's latest note.
@@ -92,10 +94,32 @@ async fn caseload_page(
         .map(|(client, at)| (client, at.display()))
         .collect();
     let last_notes = state.db.last_notes_by(user.id).await?.into_iter().collect();
+    let overdue_before = crate::db::Timestamp::from(
+        time::OffsetDateTime::now_utc()
+            - time::Duration::days(super::attention::OVERDUE_AFTER_DAYS),
+    );
+    let facts = super::attention::Facts {
+        waiting: state
+            .db
+            .waiting_messages(user.id)
+            .await?
+            .into_iter()
+            .collect(),
+        overdue: state
+            .db
+            .overdue_measures(user.id, overdue_before)
+            .await?
+            .into_iter()
+            .collect(),
+        flags,
+    };
+    let attention = super::attention::who_needs_attention(&clients, &facts);
+    let flags = facts.flags;
     let html = CaseloadPage {
         layout: page.layout("Your clients"),
         clients,
         flags,
+        attention,
         next_sessions,
         last_notes,
         can_invite: user.role == Role::Therapist,

@@ -32,6 +32,43 @@ pub struct BreakGlassRow {
 }
 
 impl Db {
+    /// Clients of `therapist_id` whose latest care messages have no reply yet: `(client, the
+    /// oldest unanswered message's time)`.
+    pub async fn waiting_messages(&self, therapist_id: Uuid) -> DbResult<Vec<(Uuid, Timestamp)>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT c.member_id, MIN(m.created_at) FROM conversations c \
+                 JOIN messages m ON m.conversation_id = c.id AND m.sender_id = c.member_id \
+                 WHERE c.staff_id = $1 AND c.kind = 'care' AND NOT EXISTS ( \
+                     SELECT 1 FROM messages r WHERE r.conversation_id = c.id \
+                     AND r.sender_id = c.staff_id AND r.created_at >= m.created_at) \
+                 GROUP BY c.member_id",
+            )
+            .bind(therapist_id)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Questionnaires `therapist_id` assigned that fell due before `before` and are still
+    /// open, per client.
+    pub async fn overdue_measures(
+        &self,
+        therapist_id: Uuid,
+        before: Timestamp,
+    ) -> DbResult<Vec<(Uuid, i64)>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT client_id, COUNT(*) FROM measure_assignments \
+                 WHERE therapist_id = $1 AND active = TRUE AND next_due_at < $2 GROUP BY client_id",
+            )
+            .bind(therapist_id)
+            .bind(before)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// The client's record, if one was written.
     pub async fn client_record(&self, client_id: Uuid) -> DbResult<Option<ClientRecordRow>> {
         Ok(with_pool!(self, |pool| {
