@@ -8,6 +8,15 @@ mod support;
 use support::TestApp;
 use tend::authz::Role;
 
+/// The client names in the caseload table, in order.
+fn rows(body: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(body);
+    let sel = scraper::Selector::parse("tbody tr td:first-child a").unwrap();
+    doc.select(&sel)
+        .map(|a| a.text().collect::<String>())
+        .collect()
+}
+
 /// The names on the attention list, in order.
 fn attention(body: &str) -> Vec<String> {
     let doc = scraper::Html::parse_document(body);
@@ -76,4 +85,22 @@ async fn messages_waiting_and_overdue_questionnaires_need_attention() {
     assert!(list[0].starts_with("Lark"));
     send(writer.id, "w2").await;
     assert_eq!(attention(&v.get("/clients").await.body).len(), 2);
+
+    // The table orders and narrows: by name by default (and for anything unknown), by time
+    // in care, or only those who need attention.
+    assert_eq!(
+        rows(&v.get("/clients").await.body),
+        ["Calm", "Lark", "Wren"]
+    );
+    assert_eq!(
+        rows(&v.get("/clients?sort=colour").await.body),
+        ["Calm", "Lark", "Wren"]
+    );
+    assert_eq!(
+        rows(&v.get("/clients?sort=since").await.body),
+        ["Wren", "Lark", "Calm"]
+    );
+    let only = v.get("/clients?show=attention").await;
+    assert_eq!(rows(&only.body), ["Lark", "Wren"]);
+    assert!(only.body.contains("2 of 3 clients need attention"));
 }

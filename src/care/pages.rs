@@ -26,6 +26,12 @@ struct CaseloadPage {
     flags: std::collections::HashMap<Uuid, (bool, i64)>,
     /// Who needs attention today, most urgent first.
     attention: Vec<super::attention::Attention>,
+    /// Clients in the caseload (before narrowing).
+    total: usize,
+    /// The table's order (query value).
+    sort: &'static str,
+    /// Only those who need attention are listed.
+    only_attention: bool,
     /// Per client: the next booked session with this therapist.
     next_sessions: std::collections::HashMap<Uuid, String>,
     /// Per client: the session date of this therapist's latest note.
@@ -41,6 +47,50 @@ struct CaseloadPage {
 #[derive(Deserialize)]
 pub struct CaseloadQuery {
     invited: Option<String>,
+    /// `name` (default), `next` (soonest session first), `note` (longest since a note first)
+    /// or `since` (longest in care first); anything else is the default.
+    sort: Option<String>,
+    /// `attention` to list only those who need it.
+    show: Option<String>,
+}
+
+/// How the caseload table is ordered and narrowed.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct View {
+    sort: Sort,
+    only_attention: bool,
+}
+
+/// Orders of the caseload table.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Sort {
+    #[default]
+    Name,
+    NextSession,
+    LastNote,
+    InCareSince,
+}
+
+impl Sort {
+    /// From the query value.
+    fn parse(value: Option<&str>) -> Sort {
+        match value {
+            Some("next") => Sort::NextSession,
+            Some("note") => Sort::LastNote,
+            Some("since") => Sort::InCareSince,
+            _ => Sort::Name,
+        }
+    }
+
+    /// The query value.
+    fn as_str(self) -> &'static str {
+        match self {
+            Sort::Name => "name",
+            Sort::NextSession => "next",
+            Sort::LastNote => "note",
+            Sort::InCareSince => "since",
+        }
+    }
 }
 
 /// `GET /clients`
@@ -53,6 +103,10 @@ pub async fn show_caseload(
     let notice = q.invited.map(
         |_| "Invitation sent. Your client will get an email with a link to set up their account.",
     );
+    let view = View {
+        sort: Sort::parse(q.sort.as_deref()),
+        only_attention: q.show.as_deref() == Some("attention"),
+    };
     caseload_page(
         &state,
         &page,
@@ -62,6 +116,7 @@ pub async fn show_caseload(
         String::new(),
         Errors::default(),
         StatusCode::OK,
+        view,
     )
     .await
 }
@@ -77,8 +132,9 @@ async fn caseload_page(
     email: String,
     errors: Errors,
     status: StatusCode,
+    view: View,
 ) -> AppResult<Response> {
-    let clients = state.db.caseload(user.id).await?;
+    let mut clients = state.db.caseload(user.id).await?;
     let mut flags: std::collections::HashMap<Uuid, (bool, i64)> = std::collections::HashMap::new();
     for s in state.db.caseload_summaries(user.id).await? {
         flags.entry(s.client_id).or_default().0 |= s.not_on_track;
@@ -86,14 +142,10 @@ async fn caseload_page(
     for (client, n) in state.db.open_alert_counts(user.id).await? {
         flags.entry(client).or_default().1 = n;
     }
-    let next_sessions = state
-        .db
-        .next_sessions(user.id)
-        .await?
-        .into_iter()
-        .map(|(client, at)| (client, at.display()))
-        .collect();
-    let last_notes = state.db.last_notes_by(user.id).await?.into_iter().collect();
+    let next_sessions: std::collections::HashMap<Uuid, crate::db::Timestamp> =
+        state.db.next_sessions(user.id).await?.into_iter().collect();
+    let last_notes: std::collections::HashMap<Uuid, String> =
+        state.db.last_notes_by(user.id).await?.into_iter().collect();
     let overdue_before = crate::db::Timestamp::from(
         time::OffsetDateTime::now_utc()
             - time::Duration::days(super::attention::OVERDUE_AFTER_DAYS),
@@ -115,8 +167,32 @@ async fn caseload_page(
     };
     let attention = super::attention::who_needs_attention(&clients, &facts);
     let flags = facts.flags;
+    let total = clients.len();
+    if view.only_attention {
+        clients.retain(|c| attention.iter().any(|a| a.client_id == c.id));
+    }
+    // Stable sorts over the name order the database returns; clients with no value go last
+    // (no session booked) or first (never a note: those most need one).
+    match view.sort {
+        Sort::Name => {}
+        Sort::NextSession => clients.sort_by_key(|c| {
+            (
+                !next_sessions.contains_key(&c.id),
+                next_sessions.get(&c.id).copied(),
+            )
+        }),
+        Sort::LastNote => clients.sort_by_key(|c| last_notes.get(&c.id).cloned()),
+        Sort::InCareSince => clients.sort_by_key(|c| c.started_at),
+    }
+    let next_sessions = next_sessions
+        .into_iter()
+        .map(|(client, at)| (client, at.display()))
+        .collect();
     let html = CaseloadPage {
         layout: page.layout("Your clients"),
+        total,
+        sort: view.sort.as_str(),
+        only_attention: view.only_attention,
         clients,
         flags,
         attention,
@@ -167,6 +243,7 @@ pub async fn invite_client(
                 form.email,
                 Errors(fields),
                 StatusCode::UNPROCESSABLE_ENTITY,
+                View::default(),
             )
             .await
         }
