@@ -155,11 +155,6 @@ pub fn terms(text: &str) -> Vec<String> {
     out
 }
 
-/// Whether a checkbox-style value is on.
-fn is_on(value: &str) -> bool {
-    matches!(value, "1" | "true" | "on" | "yes")
-}
-
 impl SearchQuery {
     /// Reads a query string's pairs. Unknown keys are ignored (so links with tracking junk
     /// still work); bad values are errors naming the field.
@@ -182,8 +177,8 @@ impl SearchQuery {
                     Ok(v) => q.max_fee_cents = v,
                     Err(e) => errors.push(e),
                 },
-                "sliding_scale" => q.sliding_scale = is_on(value),
-                "accepting" => q.accepting = is_on(value),
+                "sliding_scale" => q.sliding_scale = crate::web::extract::is_checked(value),
+                "accepting" => q.accepting = crate::web::extract::is_checked(value),
                 "sort" => {
                     q.sort = match value {
                         "relevance" => Sort::Relevance,

@@ -286,7 +286,7 @@ impl NoteInput {
                 "Write something before signing: a signed note can't be changed.",
             ));
         }
-        let shared = matches!(get("shared"), "1" | "on" | "true" | "yes");
+        let shared = crate::web::extract::is_checked(get("shared"));
         if errors.is_empty() {
             Ok(NoteInput {
                 template,

@@ -313,7 +313,7 @@ async fn checked_input(
     note_id: Option<Uuid>,
     fields: &BTreeMap<String, String>,
 ) -> AppResult<Result<NoteInput, Response>> {
-    let mut errors = match NoteInput::from_fields(fields, today()) {
+    let errors = match NoteInput::from_fields(fields, today()) {
         Ok(input) => match input.appointment_id {
             Some(a)
                 if !state
@@ -330,7 +330,6 @@ async fn checked_input(
         },
         Err(errors) => errors,
     };
-    errors.dedup_by(|a, b| a.field == b.field);
     let template = fields
         .get("template")
         .and_then(|t| NoteTemplate::parse(t))
@@ -341,7 +340,7 @@ async fn checked_input(
         template,
         session_date: get("session_date"),
         content: fields.clone(),
-        shared: matches!(get("shared").as_str(), "1" | "on" | "true" | "yes"),
+        shared: crate::web::extract::is_checked(&get("shared")),
         appointment_id: get("appointment_id"),
         errors,
     };

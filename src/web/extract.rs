@@ -263,6 +263,11 @@ impl<S: Send + Sync> FromRequestParts<S> for SourceIp {
     }
 }
 
+/// Whether a checkbox-style form or query value is on ("1", "true", "on" or "yes").
+pub fn is_checked(value: &str) -> bool {
+    matches!(value.trim(), "1" | "true" | "on" | "yes")
+}
+
 /// Checks a free-text field's length in characters; 422 naming the field when over.
 pub fn check_len(field: &str, value: &str, max: usize) -> Result<(), FieldError> {
     if value.chars().count() > max {
