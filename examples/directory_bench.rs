@@ -1,7 +1,7 @@
 //! Directory benchmark (`bench/directory`): generates N therapist profiles (default 100,000)
 //! with realistic text and tags, then times directory searches with text and three filters
-//! (the same `Db::search_directory` the page and API call: the page with its count, then the
-//! page's tags), and booking under contention (tasks racing for the same therapist's slots
+//! (the same `DirectoryIndex::search` the page and API call: the in-memory index brought up to
+//! date, ranked and counted, then the page's rows and tags), and booking under contention (tasks racing for the same therapist's slots
 //! through `Db::book`).
 //! SQLite by default (a fresh file); PostgreSQL when `DATABASE_URL` is set (use a throwaway
 //! database: the benchmark fills it).
@@ -12,11 +12,14 @@
 
 use std::time::Instant;
 
+#[path = "support/mod.rs"]
+mod support;
+
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use tend::db::{Timestamp, new_id};
-use tend::directory::queries::NewAppointment;
+use tend::directory::queries::{DirectoryIndex, NewAppointment};
 use tend::directory::search::SearchQuery;
 use tend::directory::vocab::{Facet, LANGUAGES};
 
@@ -222,6 +225,17 @@ async fn main() {
     });
     let load_s = started.elapsed().as_secs_f64();
 
+    // The search index, built as `tend serve` builds it at start (timed, with the memory it
+    // takes), then kept current before every search as the page and API do.
+    let index = DirectoryIndex::default();
+    let rss_before = support::rss_kib() as f64 / 1024.0;
+    let t = Instant::now();
+    index.refresh(db).await.unwrap();
+    let index_build_s = t.elapsed().as_secs_f64();
+    let index_mb = support::rss_kib() as f64 / 1024.0 - rss_before;
+    let index_heap_mb = index.heap_bytes() as f64 / 1_048_576.0;
+    assert_eq!(index.len(), n);
+
     // Searches: one or two topical words plus three filters (concern, language, modality).
     let mut times = Vec::new();
     let mut hits = Vec::new();
@@ -241,7 +255,7 @@ async fn main() {
         ];
         let q = SearchQuery::from_pairs(&pairs).unwrap();
         let t = Instant::now();
-        let (found, page) = db.search_directory(&q).await.unwrap();
+        let (found, page) = index.search(db, &q).await.unwrap();
         let total = found.total;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         hits.push(total);
@@ -307,6 +321,9 @@ async fn main() {
             "backend": format!("{:?}", db.backend()),
             "profiles": n,
             "load_seconds": (load_s * 10.0).round() / 10.0,
+            "index_build_seconds": (index_build_s * 100.0).round() / 100.0,
+            "index_rss_mb": index_mb.round(),
+            "index_heap_mb": index_heap_mb.round(),
             "queries": queries,
             "search_ms_p50": (percentile(&times, 0.5) * 100.0).round() / 100.0,
             "search_ms_p99": (percentile(&times, 0.99) * 100.0).round() / 100.0,

@@ -107,6 +107,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         crisis: crate::safety::crisis::Cache::default(),
         faults: Arc::default(),
         coach: Arc::new(crate::coach::Engine::new(&coach_dir)),
+        directory: crate::directory::queries::DirectoryIndex::default(),
     })
 }
 
@@ -144,6 +145,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(%addr, backend = ?state.db.backend(), ready_ms = started.elapsed().as_millis() as u64, "Tend is ready");
     println!("Tend is ready at http://{addr}");
     let db = state.db.clone();
+    // Build the directory's search index now rather than on the first search; searches
+    // arriving meanwhile wait for it.
+    let directory = state.directory.clone();
+    let index_db = db.clone();
+    tokio::spawn(async move {
+        if let Err(err) = directory.refresh(&index_db).await {
+            tracing::warn!(error = %err, "the directory index will be built on the first search");
+        }
+    });
     let hub = state.hub.clone();
     let listener_task = hub.spawn_pg_listener(&db);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

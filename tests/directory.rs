@@ -11,6 +11,7 @@ use support::{TestApp, Visitor};
 use tend::accounts::queries::User;
 use tend::authz::Role;
 use tend::directory::profile::ProfileInput;
+use tend::directory::queries::DirectoryIndex;
 use tend::directory::schedule::WeeklyWindow;
 use time::{Duration, OffsetDateTime};
 
@@ -1088,8 +1089,8 @@ async fn the_facets_migration_fills_in_existing_profiles() {
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .collect();
-        let (found, hits) = db
-            .search_directory(&SearchQuery::from_pairs(&pairs).unwrap())
+        let (found, hits) = DirectoryIndex::default()
+            .search(&db, &SearchQuery::from_pairs(&pairs).unwrap())
             .await
             .unwrap();
         assert_eq!(
@@ -1098,4 +1099,92 @@ async fn the_facets_migration_fills_in_existing_profiles() {
             "{query}"
         );
     }
+}
+
+/// The slugs `index` finds for `query`.
+async fn index_slugs(app: &TestApp, index: &DirectoryIndex, query: &str) -> Vec<String> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let q = tend::directory::search::SearchQuery::from_pairs(&pairs).unwrap();
+    let (found, hits) = index.search(app.db(), &q).await.unwrap();
+    assert_eq!(found.total, hits.len() as i64, "{query}");
+    hits.into_iter().map(|h| h.profile.row.slug).collect()
+}
+
+#[tokio::test]
+async fn every_instance_sees_each_change_by_its_next_search() {
+    const TAGS: &[&str] = &["concern:stress", "language:en", "modality:video"];
+    let app = TestApp::new().await;
+    let tess = tess(&app).await;
+    // Two processes' indexes over one database, each built on its first search.
+    let (one, two) = (DirectoryIndex::default(), DirectoryIndex::default());
+    let tess_slug = index_slugs(&app, &one, "q=grief").await;
+    assert_eq!(tess_slug.len(), 1);
+    assert_eq!(index_slugs(&app, &two, "q=grief").await, tess_slug);
+
+    // A change saved anywhere (here straight through storage) is found by both.
+    let mut changed = input(
+        "Tess Rowan",
+        "I work with burnout.",
+        &["concern:stress", "language:en", "modality:video"],
+        "80",
+    );
+    app.db()
+        .save_profile(tess.id, &changed.clone().validate().unwrap())
+        .await
+        .unwrap();
+    for index in [&one, &two] {
+        assert!(index_slugs(&app, index, "q=grief").await.is_empty());
+        assert_eq!(
+            index_slugs(&app, index, "q=burnouts&concern=stress").await,
+            tess_slug
+        );
+    }
+
+    // A new therapist, an admin hiding one, and unpublishing: each reaches both.
+    let ana = therapist_with(
+        &app,
+        "a@x.test",
+        input("Ana Quill", "Burnout and rest.", TAGS, "60"),
+    )
+    .await;
+    assert_eq!(index_slugs(&app, &two, "q=burnout").await.len(), 2);
+    app.db().set_profile_hidden(ana.id, true).await.unwrap();
+    assert_eq!(index_slugs(&app, &one, "q=burnout").await, tess_slug);
+    changed.published = false;
+    app.db()
+        .save_profile(tess.id, &changed.validate().unwrap())
+        .await
+        .unwrap();
+    assert!(index_slugs(&app, &two, "q=burnout").await.is_empty());
+    assert!(index_slugs(&app, &one, "").await.is_empty());
+
+    // Writers racing each get their own version, and an index that saw the last of them
+    // has every one.
+    let mut racers = Vec::new();
+    for n in 0..6 {
+        let t = app.user(Role::Therapist, &format!("r{n}@x.test")).await;
+        let db = app.db().clone();
+        let p = input(&format!("Racer {n}"), "Sleep and rest.", TAGS, "50");
+        racers.push(tokio::spawn(async move {
+            db.save_profile(t.id, &p.validate().unwrap()).await.unwrap()
+        }));
+    }
+    for r in racers {
+        r.await.unwrap();
+    }
+    assert_eq!(index_slugs(&app, &one, "q=sleep").await.len(), 6);
+
+    // Each write got a newer version than the last, so nothing is skipped.
+    let newest = app.db().listings_since(-1, 1000).await.unwrap();
+    let versions: Vec<i64> = newest.iter().map(|l| l.version).collect();
+    assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+    assert!(
+        app.db()
+            .listings_since(versions[versions.len() - 1], 1000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

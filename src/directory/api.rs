@@ -85,7 +85,7 @@ pub async fn search(
     QueryPairs(pairs): QueryPairs,
 ) -> AppResult<Json<SearchResults>> {
     let q = SearchQuery::from_pairs(&pairs).map_err(AppError::Invalid)?;
-    let (found, hits) = state.db.search_directory(&q).await?;
+    let (found, hits) = state.directory.search(&state.db, &q).await?;
     let results = hits
         .into_iter()
         .map(|h| {

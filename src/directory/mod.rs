@@ -1,7 +1,7 @@
 //! Finding a therapist and booking time with them.
 //!
 //! Pure parts: `vocab` (controlled vocabularies), `profile` (checks and formatting),
-//! `search` (query parsing and the one SQL statement per backend), `matching` (explained
+//! `search` (query parsing), `index` (the in-memory search index), `matching` (explained
 //! scores), `schedule` (weekly hours to slots across time zones and daylight-saving changes),
 //! `ics` (RFC 5545) and `photo` (re-encoding uploads). I/O: `queries` (storage), `pages`
 //! (the public directory, matching and requests), `manage` (a therapist's profile, hours and
@@ -12,6 +12,7 @@ pub mod api;
 pub mod booking;
 pub mod demo;
 pub mod ics;
+pub mod index;
 pub mod manage;
 pub mod matching;
 pub mod pages;

@@ -125,7 +125,7 @@ pub async fn search(
         Err(errors) => (SearchQuery::default(), errors),
     };
     let (found, hits) = if errors.is_empty() {
-        state.db.search_directory(&q).await?
+        state.directory.search(&state.db, &q).await?
     } else {
         (Found::default(), Vec::new())
     };

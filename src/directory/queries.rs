@@ -2,25 +2,11 @@
 
 use uuid::Uuid;
 
+use super::index::{Index, LISTING_COLUMNS, Listing};
 use super::profile::{PROFILE_COLUMNS, Profile, ProfileRow, ValidProfile, slug_for};
-use super::search::{Bind, Found, SearchQuery, build_sql};
+use super::search::{Found, SearchQuery};
 use crate::db::{Db, DbError, DbResult, Timestamp, new_id};
 use crate::with_pool;
-
-/// Binds each search value to a query, whatever kind of query it is.
-macro_rules! bind_all {
-    ($query:expr, $binds:expr) => {{
-        let mut query = $query;
-        for b in $binds {
-            query = match b {
-                Bind::Text(s) => query.bind(s.clone()),
-                Bind::Int(i) => query.bind(*i),
-                Bind::Float(f) => query.bind(*f),
-            };
-        }
-        query
-    }};
-}
 
 /// `$1, $2, … $n`, for an `IN (…)` list of `n` bound values.
 fn placeholders(n: usize) -> String {
@@ -41,18 +27,118 @@ pub struct Hit {
     pub dist2: f64,
 }
 
-/// A row of a search page.
-#[derive(sqlx::FromRow)]
-struct HitRow {
-    /// The profile columns.
-    #[sqlx(flatten)]
-    row: ProfileRow,
-    /// Relevance.
-    score: f64,
-    /// Squared distance.
-    dist2: f64,
-    /// Every match (a window count over the whole result).
-    total: i64,
+/// Rows read per query while bringing the index up to date.
+const REFRESH_BATCH: i64 = 5_000;
+
+/// The directory's search index, shared by a process's requests (see [`super::index`]).
+#[derive(Clone, Debug, Default)]
+pub struct DirectoryIndex {
+    /// The index; searches read it at once, a refresh writes it briefly.
+    index: std::sync::Arc<std::sync::RwLock<Index>>,
+    /// Held while reading changes, so concurrent searches after a burst of edits (or at start,
+    /// when everything is new) read them from the database once, not once each.
+    refreshing: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+impl DirectoryIndex {
+    /// The applied version, tolerating a poisoned lock (a panicked writer leaves whole rows).
+    fn version(&self) -> i64 {
+        self.index
+            .read()
+            .map_or_else(|e| e.into_inner().version(), |i| i.version())
+    }
+
+    /// Applies every row changed since the index last looked: all of them the first time.
+    /// Returns how many rows were read.
+    pub async fn refresh(&self, db: &Db) -> DbResult<usize> {
+        let seen = self.version();
+        // The common case, no change, costs one indexed lookup and no lock.
+        if db.newest_listing_version().await? <= seen {
+            return Ok(0);
+        }
+        let _one_reader = self.refreshing.lock().await;
+        let mut read = 0;
+        // In batches, so building from 100,000 profiles never holds them all at once and
+        // searches can read the index between batches.
+        loop {
+            let rows = db.listings_since(self.version(), REFRESH_BATCH).await?;
+            {
+                let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+                for row in &rows {
+                    index.apply(row);
+                }
+            }
+            read += rows.len();
+            if rows.len() < REFRESH_BATCH as usize {
+                return Ok(read);
+            }
+        }
+    }
+
+    /// Roughly how many bytes the index holds.
+    pub fn heap_bytes(&self) -> usize {
+        self.index
+            .read()
+            .map_or_else(|e| e.into_inner().heap_bytes(), |i| i.heap_bytes())
+    }
+
+    /// Forgets profiles whose rows are gone (deleted accounts do not bump a version).
+    fn forget(&self, gone: &[Uuid]) {
+        let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+        for id in gone {
+            index.remove(*id);
+        }
+    }
+
+    /// How many profiles the index lists.
+    pub fn len(&self) -> usize {
+        self.index
+            .read()
+            .map_or_else(|e| e.into_inner().len(), |i| i.len())
+    }
+
+    /// Nothing listed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// One page of directory results and the total count: the index, brought up to date,
+    /// ranks and counts; the database serves the page's rows and tags.
+    pub async fn search(&self, db: &Db, q: &SearchQuery) -> DbResult<(Found, Vec<Hit>)> {
+        self.refresh(db).await?;
+        let answer = {
+            let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+            index.search(q)
+        };
+        let ids: Vec<Uuid> = answer.page.iter().map(|r| r.user_id).collect();
+        let mut rows = db.listed_profiles(&ids).await?;
+        let gone: Vec<Uuid> = ids
+            .iter()
+            .filter(|id| !rows.iter().any(|r| r.user_id == **id))
+            .copied()
+            .collect();
+        if !gone.is_empty() {
+            self.forget(&gone);
+        }
+        rows.sort_by_key(|r| ids.iter().position(|id| *id == r.user_id));
+        let profiles = db.with_tags(rows).await?;
+        let hits = profiles
+            .into_iter()
+            .filter_map(|profile| {
+                let ranked = answer
+                    .page
+                    .iter()
+                    .find(|r| r.user_id == profile.row.user_id)?;
+                Some(Hit {
+                    profile,
+                    score: ranked.score,
+                    dist2: ranked.dist2,
+                })
+            })
+            .collect();
+        let total = answer.total - i64::try_from(gone.len()).unwrap_or(0);
+        Ok((Found { total }, hits))
+    }
 }
 
 /// A session type a therapist offers.
@@ -374,43 +460,48 @@ impl Db {
         Ok(self.with_tags(row.into_iter().collect()).await?.pop())
     }
 
-    /// One page of directory results and the total count.
-    pub async fn search_directory(&self, q: &SearchQuery) -> DbResult<(Found, Vec<Hit>)> {
-        let sql = build_sql(q, self.backend());
-        let rows: Vec<HitRow> = with_pool!(self, |pool| {
-            bind_all!(sqlx::query_as(&sql.page), &sql.binds)
-                .fetch_all(pool)
-                .await?
-        });
-        let total = match rows.first() {
-            Some(row) => row.total,
-            // A page past the end has no row to carry the count.
-            None if q.page > 1 => with_pool!(self, |pool| {
-                bind_all!(
-                    sqlx::query_scalar(&sql.count),
-                    &sql.binds[..sql.count_binds]
-                )
+    /// The newest row version (0 with no profiles). `MAX` over the version index is one
+    /// probe whatever the plan; `WHERE version > $1 LIMIT 1` was not: PostgreSQL's generic
+    /// plan for it scanned the whole table (100 ms at 100,000 profiles) when nothing matched.
+    pub async fn newest_listing_version(&self) -> DbResult<i64> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM directory_profiles")
                 .fetch_one(pool)
                 .await?
-            }),
-            None => 0,
-        };
-        let scores: Vec<(f64, f64)> = rows.iter().map(|r| (r.score, r.dist2)).collect();
-        let profiles = self
-            .with_tags(rows.into_iter().map(|r| r.row).collect())
-            .await?;
-        Ok((
-            Found { total },
-            profiles
-                .into_iter()
-                .zip(scores)
-                .map(|(profile, (score, dist2))| Hit {
-                    profile,
-                    score,
-                    dist2,
-                })
-                .collect(),
-        ))
+                .unwrap_or(0)
+        }))
+    }
+
+    /// Up to `limit` profile rows newer than `version`, oldest change first, as the search
+    /// index reads them.
+    pub async fn listings_since(&self, version: i64, limit: i64) -> DbResult<Vec<Listing>> {
+        let sql = format!(
+            "SELECT {LISTING_COLUMNS} FROM directory_profiles WHERE version > $1 ORDER BY version LIMIT $2"
+        );
+        Ok(with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(version)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?))
+    }
+
+    /// The listed profiles among `ids` (any order).
+    pub async fn listed_profiles(&self, ids: &[Uuid]) -> DbResult<Vec<ProfileRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {PROFILE_COLUMNS} FROM directory_profiles p \
+             WHERE p.user_id IN ({}) AND p.published = TRUE AND p.hidden = FALSE",
+            placeholders(ids.len())
+        );
+        Ok(with_pool!(self, |pool| {
+            let mut q = sqlx::query_as(&sql);
+            for id in ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(pool).await?
+        }))
     }
 
     /// Listed profiles that could suit someone: speaking one of `languages` (any when empty)

@@ -1,13 +1,11 @@
-//! Directory search: the query a person (or the API) asks, checked, and the one SQL statement
-//! that answers it on either backend.
+//! Directory search: the query a person (or the API) asks, checked. The in-memory
+//! [`index`](super::index) answers it, the same way on either backend.
 //!
-//! Free text never reaches the full-text engine as syntax: it is cut into plain words (letters
-//! and digits only), common words are dropped, and each word is quoted for SQLite FTS5 or
-//! given to PostgreSQL's `to_tsquery` as a bare word. So quotes, `NEAR`, `*`, `-`, `:` or `&` in a query
-//! are just characters, never operators. Both engines stem with Porter's English stemmer.
+//! Free text is only ever cut into plain words (letters and digits), with common words
+//! dropped: quotes, `NEAR`, `*`, `-`, `:` or `&` in a query are just characters, never
+//! operators, and no text reaches SQL.
 
-use super::vocab::{Facet, facet_word};
-use crate::db::Backend;
+use super::vocab::Facet;
 use crate::error::FieldError;
 
 /// Results per page.
@@ -139,12 +137,8 @@ impl Default for SearchQuery {
 /// at most eight, each at most 40 characters.
 pub fn terms(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for word in text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        let word: String = word.to_lowercase().chars().take(40).collect();
-        if STOPWORDS.contains(&word.as_str()) || out.contains(&word) {
+    for word in terms_unbounded(text) {
+        if out.contains(&word) {
             continue;
         }
         out.push(word);
@@ -153,6 +147,15 @@ pub fn terms(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Every plain word of `text` that a query could keep (lower-case, at most 40 characters,
+/// not a common word), repeats included: what the index stores of a profile's text.
+pub fn terms_unbounded(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase().chars().take(40).collect::<String>())
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
 }
 
 impl SearchQuery {
@@ -348,201 +351,12 @@ impl Found {
     }
 }
 
-/// A value bound into the search statement.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Bind {
-    /// Text.
-    Text(String),
-    /// Integer.
-    Int(i64),
-    /// Real number.
-    Float(f64),
-}
-
-/// The statements that answer a search.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SearchSql {
-    /// The page: the profile columns plus `score` (relevance), `dist2` (squared distance in
-    /// degrees, 0 without a location) and `total` (every match, counted in the same pass).
-    pub page: String,
-    /// Just the count, for a page past the last result (which has no row to carry `total`).
-    pub count: String,
-    /// Values for `page`'s placeholders; `count` uses the first `count_binds` of them.
-    pub binds: Vec<Bind>,
-    /// How many of `binds` the count uses.
-    pub count_binds: usize,
-}
-
-/// The longest beginning of `term` shared by its usual English forms ("panics" and
-/// "panicking" → "panic", "grieving" → "griev"), for finding a word in a name or approach
-/// statement by substring. Matching itself is the engines' stemming; this only ranks.
-pub fn word_root(term: &str) -> &str {
-    for suffix in ["ings", "ing", "ies", "es", "ed", "ly", "s"] {
-        if let Some(root) = term.strip_suffix(suffix)
-            && root.chars().count() >= 3
-        {
-            return root;
-        }
-    }
-    term
-}
-
 /// Points a word earns for appearing in a therapist's name, and in their approach statement.
 /// A result contains every word somewhere (all are required), so a word found in neither is
-/// in the bio: relevance is "name, then approach statement, then bio", which anyone can check
-/// and which both databases compute alike.
+/// in the bio: relevance is "name, then approach statement, then bio", which anyone can check.
 pub const NAME_POINTS: i64 = 10;
 /// See [`NAME_POINTS`].
 pub const APPROACH_POINTS: i64 = 4;
-
-/// The statements for `q` on `backend`.
-pub fn build_sql(q: &SearchQuery, backend: Backend) -> SearchSql {
-    let mut binds: Vec<Bind> = Vec::new();
-    let bind = |b: Bind, binds: &mut Vec<Bind>| {
-        binds.push(b);
-        format!("${}", binds.len())
-    };
-    let mut from = String::from("directory_profiles p");
-    let mut wheres = vec![
-        "p.published = TRUE".to_string(),
-        "p.hidden = FALSE".to_string(),
-    ];
-    // Words and filters go to the full-text index together, so it intersects their posting
-    // lists and the database only ever touches profiles that match all of them. Filters are
-    // the `facets` column's words (see `vocab::facet_word`). Ranking is not the engines'
-    // (bm25 first reads every posting of every word and filter to weigh them, 10 ms of a
-    // 20 ms budget at 100,000 profiles) but `NAME_POINTS` and `APPROACH_POINTS`.
-    let facets: Vec<String> = q.tags.iter().map(|t| facet_word(t)).collect();
-    match backend {
-        Backend::Sqlite if !q.terms.is_empty() || !facets.is_empty() => {
-            let mut parts = Vec::new();
-            if !q.terms.is_empty() {
-                let words: Vec<String> = q.terms.iter().map(|t| format!("\"{t}\"")).collect();
-                // Column filters: typed words match the text, filters match the facets.
-                parts.push(format!(
-                    "{{display_name approach bio}} : ({})",
-                    words.join(" ")
-                ));
-            }
-            if !facets.is_empty() {
-                parts.push(format!("facets : ({})", facets.join(" ")));
-            }
-            let n = bind(Bind::Text(parts.join(" AND ")), &mut binds);
-            from.push_str(" JOIN directory_fts ON directory_fts.rowid = p.rowid");
-            wheres.push(format!("directory_fts MATCH {n}"));
-        }
-        Backend::Postgres if !q.terms.is_empty() || !facets.is_empty() => {
-            let mut queries = Vec::new();
-            if !q.terms.is_empty() {
-                // Terms are letters and digits only, so this is never tsquery syntax but
-                // plain words, each limited to weights A–C: typed words match the text,
-                // never a filter's word (weight D).
-                let weighted: Vec<String> = q.terms.iter().map(|t| format!("{t}:ABC")).collect();
-                let n = bind(Bind::Text(weighted.join(" & ")), &mut binds);
-                queries.push(format!("to_tsquery('english', {n})"));
-            }
-            if !facets.is_empty() {
-                let n = bind(Bind::Text(facets.join(" & ")), &mut binds);
-                queries.push(format!("to_tsquery('simple', {n})"));
-            }
-            wheres.push(format!("p.search @@ ({})", queries.join(" && ")));
-        }
-        _ => {}
-    }
-    if let Some(region) = &q.region {
-        let n = bind(Bind::Text(region.clone()), &mut binds);
-        wheres.push(format!("lower(p.region) = {n}"));
-    }
-    if let Some(max) = q.max_fee_cents {
-        let n = bind(Bind::Int(max), &mut binds);
-        wheres.push(format!(
-            "(p.fee_cents <= {n} OR (p.sliding_scale_min_cents IS NOT NULL AND p.sliding_scale_min_cents <= {n}))"
-        ));
-    }
-    if q.sliding_scale {
-        wheres.push("p.sliding_scale_min_cents IS NOT NULL".into());
-    }
-    if q.accepting {
-        wheres.push("p.accepting = TRUE".into());
-    }
-    // Typed casts: PostgreSQL reads a bare 0.0 as NUMERIC, which would not decode as f64.
-    let mut dist2 = "CAST(0 AS DOUBLE PRECISION)".to_string();
-    if let Some(near) = q.near {
-        // An equirectangular approximation: plain arithmetic both databases have, accurate
-        // to well under 1% at the distances people travel to a therapist.
-        let deg = near.within_km / KM_PER_DEGREE;
-        let cos = near.latitude.to_radians().cos().max(0.01);
-        let lat = bind(Bind::Float(near.latitude), &mut binds);
-        let lon = bind(Bind::Float(near.longitude), &mut binds);
-        let k = bind(Bind::Float(cos), &mut binds);
-        let r2 = bind(Bind::Float(deg * deg), &mut binds);
-        dist2 = format!(
-            "((p.latitude - {lat}) * (p.latitude - {lat}) + (p.longitude - {lon}) * {k} * (p.longitude - {lon}) * {k})"
-        );
-        wheres.push("p.latitude IS NOT NULL AND p.longitude IS NOT NULL".into());
-        wheres.push(format!("{dist2} <= {r2}"));
-    }
-    let where_sql = wheres.join(" AND ");
-    let count_binds = binds.len();
-    let count = format!("SELECT COUNT(*) FROM {from} WHERE {where_sql}");
-
-    let find = match backend {
-        Backend::Sqlite => "instr",
-        Backend::Postgres => "strpos",
-    };
-    let mut points = Vec::new();
-    for term in &q.terms {
-        // The root as written mid-sentence and at the start of one (or of a name): two
-        // substring probes are cheaper than lower-casing every candidate's text.
-        let root = word_root(term);
-        let mut chars = root.chars();
-        let capital: String = chars
-            .next()
-            .map(|c| c.to_uppercase().chain(chars).collect())
-            .unwrap_or_default();
-        let n = bind(Bind::Text(root.to_string()), &mut binds);
-        let c = bind(Bind::Text(capital), &mut binds);
-        let has =
-            |column: &str| format!("({find}(p.{column}, {n}) > 0 OR {find}(p.{column}, {c}) > 0)");
-        points.push(format!(
-            "CASE WHEN {} THEN {NAME_POINTS} ELSE 0 END + CASE WHEN {} THEN {APPROACH_POINTS} ELSE 0 END",
-            has("display_name"),
-            has("approach")
-        ));
-    }
-    let score = if points.is_empty() {
-        "CAST(0 AS DOUBLE PRECISION)".to_string()
-    } else {
-        format!("CAST({} AS DOUBLE PRECISION)", points.join(" + "))
-    };
-    let order = match (q.sort, q.terms.is_empty()) {
-        (Sort::Relevance, false) => "score DESC, p.display_name, p.user_id",
-        (Sort::Relevance, true) | (Sort::Name, _) => "p.display_name, p.user_id",
-        (Sort::Fee, _) => {
-            "COALESCE(p.sliding_scale_min_cents, p.fee_cents), p.fee_cents, p.display_name, p.user_id"
-        }
-        (Sort::Distance, _) => "dist2, p.display_name, p.user_id",
-    };
-    let limit = bind(Bind::Int(PAGE_SIZE), &mut binds);
-    let offset = bind(Bind::Int((q.page - 1) * PAGE_SIZE), &mut binds);
-    // The inner query ranks keys and small columns only, with the count riding along as a
-    // window (so the index is searched once, not twice); the outer one fetches the page's 20
-    // whole rows. Sorting thousands of matches with their bios attached took longer than
-    // finding them.
-    let page = format!(
-        "SELECT {cols}, h.score AS score, h.dist2 AS dist2, h.total AS total FROM (\
-         SELECT p.user_id AS hit, {score} AS score, {dist2} AS dist2, COUNT(*) OVER () AS total \
-         FROM {from} WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {offset}\
-         ) h JOIN directory_profiles p ON p.user_id = h.hit ORDER BY {order}",
-        cols = super::profile::PROFILE_COLUMNS,
-    );
-    SearchSql {
-        page,
-        count,
-        binds,
-        count_binds,
-    }
-}
 
 /// Kilometres per degree of latitude.
 pub const KM_PER_DEGREE: f64 = 111.2;
@@ -566,14 +380,13 @@ mod tests {
         );
         let q = SearchQuery::from_pairs(&pairs("q=%22%29%28*")).unwrap();
         assert!(q.terms.is_empty());
-        let sql = build_sql(
-            &SearchQuery::from_pairs(&pairs("q=x%22y")).unwrap(),
-            Backend::Sqlite,
-        );
-        assert!(sql.page.contains("MATCH $1"));
+        let q = SearchQuery::from_pairs(&pairs("q=x%22y+the+X")).unwrap();
+        assert_eq!(q.terms, ["x", "y"]);
+        let long = "a".repeat(50);
+        assert_eq!(terms(&long)[0].len(), 40);
         assert_eq!(
-            sql.binds[0],
-            Bind::Text("{display_name approach bio} : (\"x\" \"y\")".into())
+            terms("one two three four five six seven eight nine").len(),
+            8
         );
     }
 
@@ -606,35 +419,6 @@ mod tests {
     }
 
     #[test]
-    fn filters_go_to_the_index_with_the_words() {
-        let q = SearchQuery::from_pairs(&pairs("q=grief&concern=grief&language=es")).unwrap();
-        let sql = build_sql(&q, Backend::Sqlite);
-        assert_eq!(
-            sql.binds[0],
-            Bind::Text(
-                "{display_name approach bio} : (\"grief\") AND facets : (tagconcerngrief taglanguagees)"
-                    .into()
-            )
-        );
-        let sql = build_sql(&q, Backend::Postgres);
-        assert_eq!(
-            sql.binds[1],
-            Bind::Text("tagconcerngrief & taglanguagees".into())
-        );
-        assert_eq!(sql.binds[0], Bind::Text("grief:ABC".into()));
-        assert!(
-            sql.page
-                .contains("p.search @@ (to_tsquery('english', $1) && to_tsquery('simple', $2))")
-        );
-        let filters_only = SearchQuery::from_pairs(&pairs("modality=video")).unwrap();
-        let sql = build_sql(&filters_only, Backend::Sqlite);
-        assert_eq!(
-            sql.binds[0],
-            Bind::Text("facets : (tagmodalityvideo)".into())
-        );
-    }
-
-    #[test]
     fn totals_read_well_and_pages_stop() {
         assert_eq!(Found { total: 1 }.label(), "1 therapist");
         assert_eq!(Found { total: 0 }.label(), "0 therapists");
@@ -643,35 +427,5 @@ mod tests {
         assert_eq!(Found { total: 1_000_000 }.label(), "1,000,000 therapists");
         assert_eq!(Found { total: 21 }.pages(), 2);
         assert_eq!(Found { total: 12_480 }.pages(), MAX_PAGE);
-    }
-
-    #[test]
-    fn word_roots_rank_forms_of_a_word_alike() {
-        assert_eq!(word_root("panics"), "panic");
-        assert_eq!(word_root("grieving"), "griev");
-        assert_eq!(word_root("worries"), "worr");
-        assert_eq!(word_root("loss"), "los");
-        assert_eq!(word_root("is"), "is");
-        assert_eq!(word_root("gas"), "gas");
-    }
-
-    #[test]
-    fn every_bind_is_used_once_per_placeholder() {
-        let q =
-            SearchQuery::from_pairs(&pairs("q=grief&concern=grief&max_fee=60&lat=51.5&lon=-0.1"))
-                .unwrap();
-        for backend in [Backend::Sqlite, Backend::Postgres] {
-            let sql = build_sql(&q, backend);
-            for n in 1..=sql.binds.len() {
-                assert!(
-                    sql.page.contains(&format!("${n}")),
-                    "${n} unused in {}",
-                    sql.page
-                );
-                // PostgreSQL refuses a statement with a parameter it never uses.
-                let in_count = sql.count.contains(&format!("${n}"));
-                assert_eq!(in_count, n <= sql.count_binds, "${n} in {}", sql.count);
-            }
-        }
     }
 }

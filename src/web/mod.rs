@@ -48,4 +48,6 @@ pub struct AppState {
     pub faults: Arc<crate::safety::risk::Faults>,
     /// The listening coach's model, loaded on first use.
     pub coach: Arc<crate::coach::Engine>,
+    /// The directory's in-memory search index, kept current from the database.
+    pub directory: crate::directory::queries::DirectoryIndex,
 }
