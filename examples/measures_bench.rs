@@ -7,17 +7,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{Request, StatusCode};
-use tend::accounts::queries::{NewSession, NewUser, Stage};
+#[path = "support/mod.rs"]
+mod support;
+
+use tend::accounts::queries::NewUser;
 use tend::authz::Role;
 use tend::db::{Timestamp, new_id};
 use tend::measures::library::Library;
 use tend::measures::scoring::score;
-use tower::ServiceExt;
 
 #[tokio::main]
 async fn main() {
@@ -104,55 +103,12 @@ async fn main() {
     );
 
     // 3. Latency through the whole router, signed in as the therapist.
-    let (token, hash) = tend::crypto::token::new_token();
-    state
-        .db
-        .create_session(NewSession {
-            token_hash: &hash,
-            user_id: therapist.id,
-            kind: "web",
-            stage: Stage::Full,
-            expires_at: now + time::Duration::hours(2),
-            source_ip: None,
-        })
-        .await
-        .unwrap();
-    let router = tend::app::router(state.clone());
+    let session = support::SignedIn::new(&state, therapist.id).await;
     let get = |path: String| {
-        let router = router.clone();
-        let token = token.clone();
-        async move {
-            let mut req = Request::builder()
-                .uri(path)
-                .header("cookie", format!("tend_session={token}"))
-                .body(Body::empty())
-                .unwrap();
-            req.extensions_mut()
-                .insert(ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 1))));
-            let started = Instant::now();
-            let res = router.oneshot(req).await.unwrap();
-            let status = res.status();
-            let _ = axum::body::to_bytes(res.into_body(), usize::MAX)
-                .await
-                .unwrap();
-            assert_eq!(status, StatusCode::OK);
-            started.elapsed()
-        }
+        let session = &session;
+        async move { session.get(&path).await }
     };
-    let report = |name: &str, mut times: Vec<Duration>| {
-        times.sort();
-        let pct = |p: f64| {
-            times[((times.len() as f64 * p).ceil() as usize).saturating_sub(1)].as_secs_f64()
-                * 1000.0
-        };
-        println!(
-            "{name:<44} n={:<4} p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms",
-            times.len(),
-            pct(0.50),
-            pct(0.99),
-            pct(1.0)
-        );
-    };
+    let report = support::report;
     println!("\n## Latency (in-process router, SQLite, {clients} clients)");
     for _ in 0..20 {
         get(format!("/clients/{}/progress", client_ids[0])).await;

@@ -104,3 +104,129 @@ async fn messages_waiting_and_overdue_questionnaires_need_attention() {
     assert_eq!(rows(&only.body), ["Lark", "Wren"]);
     assert!(only.body.contains("2 of 3 clients need attention"));
 }
+
+/// The text of each cell in the row of the client named `name`.
+fn row_of(body: &str, name: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(body);
+    let tr = scraper::Selector::parse("tbody tr").unwrap();
+    let td = scraper::Selector::parse("td").unwrap();
+    doc.select(&tr)
+        .map(|row| {
+            row.select(&td)
+                .map(|c| c.text().collect::<String>().trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .find(|cells| cells[0].starts_with(name))
+        .unwrap_or_else(|| panic!("no row for {name}"))
+}
+
+#[tokio::test]
+async fn each_row_shows_scores_homework_and_last_contact() {
+    let app = TestApp::new().await;
+    let t = app.user(Role::Therapist, "tess@x.test").await;
+    let ada = app.client_of(&t, "ada@x.test").await;
+    let bea = app.client_of(&t, "bea@x.test").await;
+    app.client_of(&t, "cy@x.test").await;
+    let now = time::OffsetDateTime::now_utc();
+    let days_ago = |d: i64| tend::db::Timestamp::from(now - time::Duration::days(d));
+
+    // Ada improved reliably on the PHQ-9; Bea worsened on the GAD-7 and is not on track.
+    for (client, instrument, first, latest, status, off) in [
+        (ada.id, "phq9", 17.0, 9.0, "reliably_improved", false),
+        (bea.id, "gad7", 8.0, 15.0, "reliably_deteriorated", true),
+    ] {
+        app.db()
+            .upsert_summary(&tend::measures::queries::Summary {
+                client_id: client,
+                instrument: instrument.into(),
+                baseline_total: first,
+                baseline_at: days_ago(60),
+                latest_total: latest,
+                latest_at: days_ago(1),
+                administrations: 3,
+                status: status.into(),
+                not_on_track: off,
+            })
+            .await
+            .unwrap();
+    }
+    // Ada: a breathing practice every 7 days for months, done three times in the last four
+    // weeks (and once before them). Bea: a one-off letter suggested 10 days ago, not done.
+    tend::with_pool!(app.db(), |pool| {
+        for (client, practice, every, created) in [
+            (ada.id, "breathing-space", Some(7i64), days_ago(90)),
+            (bea.id, "compassionate-letter", None, days_ago(10)),
+        ] {
+            sqlx::query(
+                "INSERT INTO homework (id, client_id, therapist_id, practice_id, every_days, active, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, TRUE, $6)",
+            )
+            .bind(uuid::Uuid::now_v7())
+            .bind(client)
+            .bind(t.id)
+            .bind(practice)
+            .bind(every)
+            .bind(created)
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+        for d in [2, 9, 20, 40] {
+            sqlx::query(
+                "INSERT INTO practice_completions (id, client_id, practice_id, minutes, shared, completed_at) \
+                 VALUES ($1, $2, 'breathing-space', 5, FALSE, $3)",
+            )
+            .bind(uuid::Uuid::now_v7())
+            .bind(ada.id)
+            .bind(days_ago(d))
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+    });
+    // Only Ada has been in touch (a message).
+    app.db().ensure_conversations(ada.id).await.unwrap();
+    let conversation = app.db().conversations_for(ada.id).await.unwrap()[0].id;
+    app.db()
+        .insert_message(
+            conversation,
+            ada.id,
+            uuid::Uuid::now_v7(),
+            b"sealed",
+            "a1",
+            "none",
+        )
+        .await
+        .unwrap();
+
+    let mut v = app.signed_in(&t).await;
+    let body = v.get("/clients").await.body;
+    let ada_row = row_of(&body, "Ada");
+    assert_eq!(ada_row[1], "PHQ-9 17 → 9, reliably improved");
+    assert_eq!(ada_row[3], "3 of 4 done");
+    assert!(ada_row[4].contains("UTC"), "{ada_row:?}");
+    let bea_row = row_of(&body, "Bea");
+    assert!(bea_row[1].starts_with("Not on track"), "{bea_row:?}");
+    assert!(
+        bea_row[1].ends_with("GAD-7 8 → 15, reliably deteriorated"),
+        "{bea_row:?}"
+    );
+    assert_eq!(bea_row[3], "0 of 1 done");
+    assert_eq!(bea_row[4], "none yet");
+    let cy_row = row_of(&body, "Cy");
+    assert_eq!(
+        (cy_row[1].as_str(), cy_row[3].as_str()),
+        ("No scores yet", "nothing due")
+    );
+
+    // Never in touch first (by name), then the longest ago; least homework done first,
+    // nothing due last.
+    assert_eq!(
+        rows(&v.get("/clients?sort=contact").await.body),
+        ["Bea", "Cy", "Ada"]
+    );
+    assert_eq!(
+        rows(&v.get("/clients?sort=homework").await.body),
+        ["Bea", "Ada", "Cy"]
+    );
+}

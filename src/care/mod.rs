@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod attention;
+pub mod overview;
 pub mod pages;
 pub mod queries;
 pub mod record;

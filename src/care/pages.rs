@@ -36,6 +36,13 @@ struct CaseloadPage {
     next_sessions: std::collections::HashMap<Uuid, String>,
     /// Per client: the session date of this therapist's latest note.
     last_notes: std::collections::HashMap<Uuid, String>,
+    /// Per client: each questionnaire's line ("PHQ-9 17 → 9, reliably improved") and
+    /// whether to draw it as a warning.
+    scores: std::collections::HashMap<Uuid, Vec<(String, bool)>>,
+    /// Per client: suggested practices done of those due over the last four weeks.
+    adherence: std::collections::HashMap<Uuid, super::overview::Adherence>,
+    /// Per client: the latest message either way or attended session.
+    last_contacts: std::collections::HashMap<Uuid, String>,
     can_invite: bool,
     notice: Option<&'static str>,
     name: String,
@@ -47,7 +54,8 @@ struct CaseloadPage {
 #[derive(Deserialize)]
 pub struct CaseloadQuery {
     invited: Option<String>,
-    /// `name` (default), `next` (soonest session first), `note` (longest since a note first)
+    /// `name` (default), `next` (soonest session first), `note` (longest since a note first),
+    /// `contact` (longest since any contact first), `homework` (least homework done first)
     /// or `since` (longest in care first); anything else is the default.
     sort: Option<String>,
     /// `attention` to list only those who need it.
@@ -68,6 +76,8 @@ enum Sort {
     Name,
     NextSession,
     LastNote,
+    LastContact,
+    Homework,
     InCareSince,
 }
 
@@ -77,6 +87,8 @@ impl Sort {
         match value {
             Some("next") => Sort::NextSession,
             Some("note") => Sort::LastNote,
+            Some("contact") => Sort::LastContact,
+            Some("homework") => Sort::Homework,
             Some("since") => Sort::InCareSince,
             _ => Sort::Name,
         }
@@ -88,6 +100,8 @@ impl Sort {
             Sort::Name => "name",
             Sort::NextSession => "next",
             Sort::LastNote => "note",
+            Sort::LastContact => "contact",
+            Sort::Homework => "homework",
             Sort::InCareSince => "since",
         }
     }
@@ -135,10 +149,40 @@ async fn caseload_page(
     view: View,
 ) -> AppResult<Response> {
     let mut clients = state.db.caseload(user.id).await?;
+    let library = crate::measures::library::Library::get().map_err(AppError::Internal)?;
     let mut flags: std::collections::HashMap<Uuid, (bool, i64)> = std::collections::HashMap::new();
+    let mut scores: std::collections::HashMap<Uuid, Vec<(String, bool)>> =
+        std::collections::HashMap::new();
     for s in state.db.caseload_summaries(user.id).await? {
         flags.entry(s.client_id).or_default().0 |= s.not_on_track;
+        let title = library
+            .instrument(&s.instrument)
+            .map_or(s.instrument.as_str(), |i| i.reference.title.as_str());
+        let line = super::overview::ScoreLine {
+            instrument: super::overview::short_title(title).to_string(),
+            baseline: crate::measures::progress::fmt_total(s.baseline_total),
+            latest: crate::measures::progress::fmt_total(s.latest_total),
+            status: super::overview::status_words(&s.status),
+            warn: s.not_on_track || s.status == "reliably_deteriorated",
+        };
+        scores
+            .entry(s.client_id)
+            .or_default()
+            .push((line.text(s.administrations), line.warn));
     }
+    let now = crate::db::Timestamp::now();
+    let adherence = super::overview::adherence(
+        &state.db.caseload_homework(user.id).await?,
+        &state
+            .db
+            .caseload_completions(
+                user.id,
+                now - time::Duration::days(super::overview::ADHERENCE_DAYS),
+            )
+            .await?,
+        now,
+    );
+    let last_contacts = super::overview::last_contacts(state.db.last_contacts(user.id).await?);
     for (client, n) in state.db.open_alert_counts(user.id).await? {
         flags.entry(client).or_default().1 = n;
     }
@@ -182,9 +226,21 @@ async fn caseload_page(
             )
         }),
         Sort::LastNote => clients.sort_by_key(|c| last_notes.get(&c.id).cloned()),
+        // Never in contact first, then the longest ago.
+        Sort::LastContact => clients.sort_by_key(|c| last_contacts.get(&c.id).copied()),
+        // Least done first; those with nothing due go last.
+        Sort::Homework => clients.sort_by_key(|c| {
+            adherence
+                .get(&c.id)
+                .map_or((true, 0), |a| (false, a.percent()))
+        }),
         Sort::InCareSince => clients.sort_by_key(|c| c.started_at),
     }
     let next_sessions = next_sessions
+        .into_iter()
+        .map(|(client, at)| (client, at.display()))
+        .collect();
+    let last_contacts = last_contacts
         .into_iter()
         .map(|(client, at)| (client, at.display()))
         .collect();
@@ -198,6 +254,9 @@ async fn caseload_page(
         attention,
         next_sessions,
         last_notes,
+        scores,
+        adherence,
+        last_contacts,
         can_invite: user.role == Role::Therapist,
         notice,
         name,

@@ -69,6 +69,65 @@ impl Db {
         }))
     }
 
+    /// Active suggested practices for the clients in `therapist_id`'s care.
+    pub async fn caseload_homework(
+        &self,
+        therapist_id: Uuid,
+    ) -> DbResult<Vec<super::overview::HomeworkFact>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT h.client_id, h.practice_id, h.every_days, h.created_at FROM homework h \
+                 JOIN care_relationships c ON c.client_id = h.client_id \
+                 WHERE c.therapist_id = $1 AND c.ended_at IS NULL AND h.active = TRUE",
+            )
+            .bind(therapist_id)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Practices done since `since` by the clients in `therapist_id`'s care.
+    pub async fn caseload_completions(
+        &self,
+        therapist_id: Uuid,
+        since: Timestamp,
+    ) -> DbResult<Vec<super::overview::CompletionFact>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT p.client_id, p.practice_id, p.completed_at FROM practice_completions p \
+                 JOIN care_relationships c ON c.client_id = p.client_id \
+                 WHERE c.therapist_id = $1 AND c.ended_at IS NULL AND p.completed_at >= $2",
+            )
+            .bind(therapist_id)
+            .bind(since)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Per client of `therapist_id`: the latest care message either way, and the latest
+    /// session marked attended (the two kinds of contact the caseload shows).
+    pub async fn last_contacts(&self, therapist_id: Uuid) -> DbResult<[Vec<(Uuid, Timestamp)>; 2]> {
+        Ok(with_pool!(self, |pool| {
+            let messages = sqlx::query_as(
+                "SELECT c.member_id, MAX(m.created_at) FROM conversations c \
+                 JOIN messages m ON m.conversation_id = c.id \
+                 WHERE c.staff_id = $1 AND c.kind = 'care' GROUP BY c.member_id",
+            )
+            .bind(therapist_id)
+            .fetch_all(pool)
+            .await?;
+            let sessions = sqlx::query_as(
+                "SELECT client_id, MAX(starts_at) FROM appointments \
+                 WHERE therapist_id = $1 AND status = 'attended' GROUP BY client_id",
+            )
+            .bind(therapist_id)
+            .fetch_all(pool)
+            .await?;
+            [messages, sessions]
+        }))
+    }
+
     /// The client's record, if one was written.
     pub async fn client_record(&self, client_id: Uuid) -> DbResult<Option<ClientRecordRow>> {
         Ok(with_pool!(self, |pool| {

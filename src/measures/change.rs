@@ -2,13 +2,13 @@
 //! significant change (reliable and crossing the published cut-off), and a not-on-track flag.
 //! Pure functions, no I/O.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::library::Rules;
 
 /// Where a client stands on one instrument, baseline to latest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeStatus {
     /// Reliably improved and moved from the clinical to the non-clinical range.
