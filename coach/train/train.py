@@ -16,6 +16,7 @@ import json
 import math
 import os
 import random
+import re
 import time
 from collections import Counter, defaultdict
 
@@ -129,6 +130,29 @@ def batch_encode(tok, texts):
     return ids, mask
 
 
+def split_sentences(text):
+    """Rough sentence split (end punctuation followed by space), as for training on sentences."""
+    parts = [p.strip() for p in re.split(r"(?<=[.!?])\s+", text.strip())]
+    return [p for p in parts if p]
+
+
+def pair_encode(stok, ctok, sentences, contexts):
+    """Cross-encoder input: [CLS] client message [SEP] sentence [SEP], each side truncated on
+    the left as in the bi-encoder; token types 0 for the message, 1 for the sentence."""
+    cs = ctok.encode_batch(contexts)
+    ss = stok.encode_batch(sentences)
+    seqs = [(c.ids, s.ids[1:]) for c, s in zip(cs, ss)]
+    width = max(len(a) + len(b) for a, b in seqs)
+    ids = torch.zeros((len(seqs), width), dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    types = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, (a, b) in enumerate(seqs):
+        ids[i, : len(a) + len(b)] = torch.tensor(a + b)
+        mask[i, : len(a) + len(b)] = 1
+        types[i, len(a) : len(a) + len(b)] = 1
+    return ids, mask, types
+
+
 class Coach(torch.nn.Module):
     """Shared encoder; head on [sentence, context, product, difference]."""
 
@@ -152,17 +176,66 @@ class Coach(torch.nn.Module):
         x = torch.cat([s, c, s * c, (s - c).abs()], dim=-1)
         return self.out(self.drop(F.gelu(self.hidden(x))))
 
+    def inputs(self, stok, ctok, b, device):
+        s = batch_encode(stok, [it["text"] for it in b])
+        c = batch_encode(ctok, [it["context"] for it in b])
+        return [t.to(device) for t in (*s, *c)]
 
-def predict(model, stok, ctok, items, bs=64):
+
+class CrossCoach(torch.nn.Module):
+    """One pass over the client message and the sentence together; linear head on the pooled vector."""
+
+    def __init__(self, bert, pool="mean"):
+        super().__init__()
+        self.bert = bert
+        self.pool = pool
+        self.out = torch.nn.Linear(bert.config.hidden_size, len(LABELS))
+        self.drop = torch.nn.Dropout(0.1)
+
+    def forward(self, ids, mask, types):
+        h = self.bert(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+        if self.pool == "cls":
+            e = h[:, 0]
+        else:
+            m = mask.unsqueeze(-1).float()
+            e = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
+        return self.out(self.drop(e))
+
+    def inputs(self, stok, ctok, b, device):
+        return [t.to(device) for t in pair_encode(stok, ctok, [it["text"] for it in b], [it["context"] for it in b])]
+
+
+def predict(model, stok, ctok, items, bs=64, device="cpu"):
     model.eval()
     out = []
     with torch.no_grad():
         for i in range(0, len(items), bs):
             b = items[i : i + bs]
-            s = batch_encode(stok, [it["text"] for it in b])
-            c = batch_encode(ctok, [it["context"] for it in b])
-            out.append(torch.softmax(model(*s, *c), dim=-1))
+            out.append(torch.softmax(model(*model.inputs(stok, ctok, b, device)), dim=-1).float().cpu())
     return torch.cat(out).numpy()
+
+
+def class_weights(counts, n, scheme):
+    if scheme == "none":
+        w = torch.ones(n)
+    else:
+        power = 0.5 if scheme == "isqrt" else 1.0
+        w = torch.tensor([1.0 / counts[i] ** power for i in range(n)])
+    return w / w.mean()
+
+
+def coach_loss(logits, b, weight, weight4, args):
+    """Cross-entropy on the six labels; optionally plus the behaviour (4-way) loss on the
+    collapsed probabilities, so that confusing two subtypes costs less than the wrong behaviour."""
+    gold = torch.tensor([it["label"] for it in b], device=logits.device)
+    loss = F.cross_entropy(logits, gold, weight=weight, label_smoothing=args.label_smoothing)
+    if args.hier > 0:
+        logp = F.log_softmax(logits.float(), dim=-1)
+        groups = [[j for j, g in enumerate(COLLAPSE) if g == k] for k in range(len(BEHAVIOURS))]
+        logp4 = torch.stack([torch.logsumexp(logp[:, g], dim=-1) for g in groups], dim=-1)
+        gold4 = torch.tensor([it["behaviour"] for it in b], device=logits.device)
+        loss = loss + args.hier * F.nll_loss(logp4, gold4, weight=weight4)
+    return loss
 
 
 def metrics(probs, items):
@@ -211,23 +284,30 @@ def baseline(encoder_dir, train, test):
     return metrics(probs, test)
 
 
-def train_one(args, train, val, test, seed):
+def train_one(args, train, val, test, seed, history=None):
     torch.manual_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
-    bert = BertModel.from_pretrained(args.encoder, add_pooling_layer=False)
+    device = args.device
+    # Weights may be stored in f16; train in f32.
+    bert = BertModel.from_pretrained(args.encoder, add_pooling_layer=False).float()
     bert.encoder.layer = bert.encoder.layer[: args.layers]
     bert.config.num_hidden_layers = args.layers
-    model = Coach(bert)
+    model = (Coach(bert) if args.pair == "bi" else CrossCoach(bert, args.pool)).to(device)
     stok = make_tokenizer(os.path.join(args.encoder, "tokenizer.json"), MAX_SENTENCE)
     ctok = make_tokenizer(os.path.join(args.encoder, "tokenizer.json"), MAX_CONTEXT)
+    if args.units != "utterance":
+        # Tend labels sentences: also (or only) train on each sentence with its utterance's label.
+        split_train = [(it, split_sentences(it["text"]) or [it["text"]]) for it in train]
+        pieces = [dict(it, text=t) for it, ts in split_train for t in ts if args.units == "sentence" or len(ts) > 1]
+        train = pieces if args.units == "sentence" else train + pieces
     counts = Counter(it["label"] for it in train)
-    # Inverse square-root frequency: macro-F1 cares about the small classes.
-    weight = torch.tensor([1.0 / math.sqrt(counts[i]) for i in range(len(LABELS))])
-    weight = weight / weight.mean()
+    # Inverse square-root frequency (default): macro-F1 cares about the small classes.
+    weight = class_weights(counts, len(LABELS), args.class_weight).to(device)
+    weight4 = class_weights(Counter(it["behaviour"] for it in train), len(BEHAVIOURS), args.class_weight).to(device)
     head = [p for n, p in model.named_parameters() if not n.startswith("bert.")]
     enc = [p for n, p in model.named_parameters() if n.startswith("bert.")]
-    opt = torch.optim.AdamW([{"params": enc, "lr": args.lr}, {"params": head, "lr": 1e-3}], weight_decay=0.01)
+    opt = torch.optim.AdamW([{"params": enc, "lr": args.lr}, {"params": head, "lr": args.head_lr}], weight_decay=0.01)
     steps = args.epochs * math.ceil(len(train) / args.batch)
     warm = max(1, steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -241,26 +321,30 @@ def train_one(args, train, val, test, seed):
         t0 = time.time()
         for i in range(0, len(order), args.batch):
             b = [train[j] for j in order[i : i + args.batch]]
-            s = batch_encode(stok, [it["text"] for it in b])
-            c = batch_encode(ctok, [it["context"] for it in b])
-            logits = model(*s, *c)
-            loss = F.cross_entropy(logits, torch.tensor([it["label"] for it in b]), weight=weight)
+            logits = model(*model.inputs(stok, ctok, b, device))
+            loss = coach_loss(logits, b, weight, weight4, args)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
-        vm = metrics(predict(model, stok, ctok, val), val)
+        vm = metrics(predict(model, stok, ctok, val, device=device), val)
         score = (vm["behaviour_4way"] + vm["reflection_vs_not"] + vm["open_vs_closed"] + vm["simple_vs_complex"]) / 4
         print(f"seed {seed} epoch {epoch + 1}: {time.time() - t0:.0f}s val {vm}", flush=True)
+        if history is not None:
+            history.append({"epoch": epoch + 1, "seconds": round(time.time() - t0, 1), "val": vm})
         if score > best:
             best, best_epoch = score, epoch + 1
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     model.load_state_dict(best_state)
-    return model, metrics(predict(model, stok, ctok, test), test), best_epoch
+    return model, metrics(predict(model, stok, ctok, test, device=device), test), best_epoch
 
 
 def export(model, args, out_dir):
+    if args.pair != "bi":
+        # Tend's Rust side (src/coach/model.rs) and fixtures.py read the bi-encoder only;
+        # the cross-encoder is for experiments (coach/train/SWEEP.md).
+        raise SystemExit("--pair cross is for experiments: Tend cannot load its export")
     os.makedirs(out_dir, exist_ok=True)
     tensors = {}
     for name, t in model.state_dict().items():
@@ -276,8 +360,12 @@ def export(model, args, out_dir):
         "labels": LABELS,
         "max_sentence_tokens": MAX_SENTENCE,
         "max_context_tokens": MAX_CONTEXT,
-        "head_hidden": model.hidden.out_features,
+        "head_hidden": model.hidden.out_features if args.pair == "bi" else 0,
     }
+    if args.pair == "cross":
+        # Not read by Tend yet: its Rust code runs the bi-encoder only.
+        config["coach"]["pair"] = "cross"
+        config["coach"]["pool"] = args.pool
     json.dump(config, open(os.path.join(out_dir, "config.json"), "w"), indent=2)
     tok = json.load(open(os.path.join(args.encoder, "tokenizer.json")))
     # The packaged tokenizer pads every input to 128; Tend pads per batch.
@@ -301,6 +389,15 @@ def main():
     ap.add_argument("--split-seed", type=int, default=2026)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--device", default="cpu")
+    # Recipe options; the defaults are the shipped recipe.
+    ap.add_argument("--pair", choices=["bi", "cross"], default="bi")
+    ap.add_argument("--pool", choices=["mean", "cls"], default="mean", help="cross-encoder pooling")
+    ap.add_argument("--head-lr", type=float, default=1e-3)
+    ap.add_argument("--label-smoothing", type=float, default=0.0)
+    ap.add_argument("--hier", type=float, default=0.0, help="weight of the behaviour (4-way) loss")
+    ap.add_argument("--class-weight", choices=["isqrt", "inv", "none"], default="isqrt")
+    ap.add_argument("--units", choices=["utterance", "sentence", "both"], default="utterance")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     items = load_annomi(args.data)
