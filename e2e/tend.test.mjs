@@ -382,6 +382,10 @@ test("a supervisor sees trainees but no client records, and comments on practice
   await page.getByRole("button", { name: "Post comment" }).click();
   await page.getByText("Lovely pacing here.").waitFor();
   await checkPage(page, "practice reply with comments");
+  await page.getByRole("navigation").getByRole("link", { name: "Outcomes" }).click();
+  await page.locator("h1", { hasText: "Practice outcomes" }).waitFor();
+  assert.match(await page.locator("main").textContent(), /Whole practice/);
+  await checkPage(page, "practice outcomes");
   await page.context().close();
 });
 

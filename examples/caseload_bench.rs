@@ -122,10 +122,11 @@ async fn main() {
                 .execute(&mut *tx).await.unwrap();
             }
             for s in 0..10i64 {
-                // Weekly sessions: eight behind (attended, each with a signed note), two ahead.
+                // Weekly sessions: eight behind (attended, each with a signed note), two ahead; 50
+                // minutes apart across clients, so no two booked sessions share a start.
                 let starts = now
                     + time::Duration::days(7 * (s - 8))
-                    + time::Duration::minutes(c as i64 * 60);
+                    + time::Duration::minutes(c as i64 * 50);
                 let appointment = new_id();
                 sqlx::query(
                     "INSERT INTO appointments (id, therapist_id, client_id, session_type_id, starts_at, ends_at, status, \
@@ -177,4 +178,31 @@ async fn main() {
         times.push(session.get(views[i % views.len()]).await);
     }
     support::report("caseload page (/clients, every order)", times);
+
+    // PROBE=1: each storage call the page makes, alone, to see where the time goes.
+    if std::env::var("PROBE").is_ok() {
+        let t = therapist.id;
+        let since = Timestamp::from(now - time::Duration::days(28));
+        macro_rules! probe {
+            ($name:expr, $call:expr) => {{
+                let mut times = Vec::new();
+                for _ in 0..50 {
+                    let started = Instant::now();
+                    $call.await.unwrap();
+                    times.push(started.elapsed());
+                }
+                support::report($name, times);
+            }};
+        }
+        probe!("caseload", db.caseload(t));
+        probe!("caseload_summaries", db.caseload_summaries(t));
+        probe!("open_alert_counts", db.open_alert_counts(t));
+        probe!("next_sessions", db.next_sessions(t));
+        probe!("last_notes_by", db.last_notes_by(t));
+        probe!("waiting_messages", db.waiting_messages(t));
+        probe!("overdue_measures", db.overdue_measures(t, since));
+        probe!("caseload_homework", db.caseload_homework(t));
+        probe!("caseload_completions", db.caseload_completions(t, since));
+        probe!("last_contacts", db.last_contacts(t));
+    }
 }

@@ -41,6 +41,7 @@ pub fn all_routes() -> Vec<Route> {
     routes.extend(crate::coach::routes());
     routes.extend(crate::directory::routes());
     routes.extend(crate::notes::routes());
+    routes.extend(crate::outcomes::routes());
     routes.extend(crate::openapi::routes());
     routes.extend(crate::web::health::routes());
     routes.extend(crate::web::assets::routes());

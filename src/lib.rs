@@ -26,6 +26,7 @@ pub mod measures;
 pub mod messaging;
 pub mod notes;
 pub mod openapi;
+pub mod outcomes;
 pub mod practice;
 pub mod safety;
 pub mod web;

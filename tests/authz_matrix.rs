@@ -558,6 +558,8 @@ const MATRIX: &[Row] = &[
     ),
     ("GET", "/admin/audit", &[Admin], &[], false),
     ("GET", "/admin/jobs", &[Admin], &[], false),
+    ("GET", "/outcomes", &[Supervisor, Admin], &[], false),
+    ("GET", "/outcomes.csv", &[Supervisor, Admin], &[], false),
     ("GET", "/admin/crisis-lines", &[Admin], &[], false),
     (
         "POST",
