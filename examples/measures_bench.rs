@@ -140,6 +140,24 @@ async fn main() {
         first.push(get("/progress".to_string()).await);
     }
     report("overview page 1 (+ up to 12 not on track)", first);
+    // Practice outcomes over every client, as a clinical lead (supervisor) reads them.
+    let lead = state
+        .db
+        .create_user(NewUser {
+            email: "lead@bench.test",
+            name: "Lead",
+            role: Role::Supervisor,
+            password_hash: None,
+            therapist_id: None,
+        })
+        .await
+        .unwrap();
+    let lead = support::SignedIn::new(&state, lead.id).await;
+    let mut outcomes = Vec::new();
+    for _ in 0..100 {
+        outcomes.push(lead.get("/outcomes").await);
+    }
+    report("practice outcomes (/outcomes, every client)", outcomes);
     if std::env::var("PROBE").is_ok() {
         let mut q = Vec::new();
         for i in 0..50 {
@@ -152,6 +170,24 @@ async fn main() {
             q.push(t.elapsed());
         }
         report("probe: caseload_names query", q);
+        let since = Timestamp::now() - time::Duration::days(60);
+        for (name, which) in [
+            ("probe: outcome_counts", 0),
+            ("probe: outcome_counts_by_therapist", 1),
+            ("probe: engagement", 2),
+        ] {
+            let mut times = Vec::new();
+            for _ in 0..30 {
+                let t = Instant::now();
+                match which {
+                    0 => drop(state.db.outcome_counts().await.unwrap()),
+                    1 => drop(state.db.outcome_counts_by_therapist().await.unwrap()),
+                    _ => drop(state.db.engagement(since).await.unwrap()),
+                }
+                times.push(t.elapsed());
+            }
+            report(name, times);
+        }
         let mut h = Vec::new();
         for i in 0..200 {
             let t = Instant::now();

@@ -79,21 +79,33 @@ fn instrument_name(id: &str) -> String {
         )
 }
 
-/// Reads every count and records the access.
+/// Everything the report shows.
+struct Figures {
+    /// Whole-practice lines.
+    practice: Vec<Line>,
+    /// Each therapist's lines.
+    therapists: Vec<Line>,
+    /// Per therapist: in care, out of touch since `since`, sessions.
+    engagement: Vec<Engagement>,
+}
+
+/// Reads every count (together: they are independent) and records the access.
 async fn gather(
     state: &AppState,
     page: &Page,
     current: &crate::web::middleware::CurrentUser,
     action: &'static str,
-) -> AppResult<(Vec<Line>, Vec<Line>)> {
-    let practice: Vec<(String, String, String, i64)> = state
-        .db
-        .outcome_counts()
-        .await?
+    since: crate::db::Timestamp,
+) -> AppResult<Figures> {
+    let (practice, therapists, engagement) = tokio::try_join!(
+        state.db.outcome_counts(),
+        state.db.outcome_counts_by_therapist(),
+        state.db.engagement(since),
+    )?;
+    let practice: Vec<(String, String, String, i64)> = practice
         .into_iter()
         .map(|(instrument, status, n)| ("Whole practice".to_string(), instrument, status, n))
         .collect();
-    let therapists = tally(&state.db.outcome_counts_by_therapist().await?);
     state
         .audit
         .record(
@@ -101,7 +113,11 @@ async fn gather(
                 .from_ip(page.ip.as_deref()),
         )
         .await?;
-    Ok((tally(&practice), therapists))
+    Ok(Figures {
+        practice: tally(&practice),
+        therapists: tally(&therapists),
+        engagement,
+    })
 }
 
 /// `GET /outcomes`
@@ -113,13 +129,12 @@ pub async fn show_report(
 ) -> AppResult<Response> {
     let days = q.days();
     let since = crate::db::Timestamp::now() - time::Duration::days(days);
-    let engagement = state.db.engagement(since).await?;
-    let (practice, therapists) = gather(&state, &page, &current, "outcomes.view").await?;
+    let figures = gather(&state, &page, &current, "outcomes.view", since).await?;
     let html = ReportPage {
         layout: page.layout("Practice outcomes"),
-        practice,
-        therapists,
-        engagement,
+        practice: figures.practice,
+        therapists: figures.therapists,
+        engagement: figures.engagement,
         days,
         groups: GROUPS,
         min_clients: MIN_CLIENTS,
@@ -134,8 +149,10 @@ pub async fn download_csv(
     page: Page,
     Signed(current): Signed,
 ) -> AppResult<Response> {
-    let (mut lines, therapists) = gather(&state, &page, &current, "outcomes.export").await?;
-    lines.extend(therapists);
+    let since = crate::db::Timestamp::now() - time::Duration::days(DEFAULT_OUT_OF_TOUCH_DAYS);
+    let figures = gather(&state, &page, &current, "outcomes.export", since).await?;
+    let mut lines = figures.practice;
+    lines.extend(figures.therapists);
     let body = super::csv(&lines, instrument_name);
     let mut response = body.into_response();
     let headers = response.headers_mut();
