@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Practice outcomes on the current backend: counts per questionnaire for the practice and per
-//! therapist, percentages withheld below ten clients, clients out of touch, sessions, the CSV,
+//! therapist, percentages withheld below ten clients, clients out of touch, retention, sessions, the CSV,
 //! and an audit entry for every reading.
 
 mod support;
@@ -115,6 +115,15 @@ async fn the_report_counts_outcomes_and_withholds_small_numbers() {
     let engagement: Vec<_> = rows.iter().filter(|r| r.len() == 5).collect();
     assert_eq!(engagement[0][..3], ["Ana", "10", "9"]);
     assert_eq!(engagement[1][..3], ["Bo", "3", "3"]);
+    // All thirteen began 90 days (almost 13 weeks) ago; only the writer is still in touch.
+    let retention: Vec<_> = rows.iter().filter(|r| r.len() == 3).collect();
+    assert_eq!(retention[0][..], ["4", "13", "1 (8%)"]);
+    assert_eq!(retention[2][..], ["12", "13", "1 (8%)"]);
+    assert_eq!(retention[3][..], ["26", "0", "0 (too few to say)"]);
+    assert!(
+        page.body
+            .contains("aria-label=\"Clients still in contact: week 4: 8%")
+    );
 
     // The CSV carries the same counts; an admin may have it too.
     let admin = app.user(Role::Admin, "admin@x.test").await;

@@ -143,6 +143,74 @@ pub fn tally(rows: &[(String, String, String, i64)]) -> Vec<Line> {
     lines
 }
 
+/// Weeks after care began at which retention is read.
+pub const RETENTION_WEEKS: [i64; 5] = [4, 8, 12, 26, 52];
+
+/// Retention at one point: of the clients whose care began at least `weeks` ago, how many were
+/// still in contact (a message either way or an attended session) at or after that point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Weeks since care began.
+    pub weeks: i64,
+    /// Clients in care for at least that long.
+    pub eligible: i64,
+    /// Of those, still in contact then or later.
+    pub retained: i64,
+}
+
+impl Retention {
+    /// Whole percent retained, or `None` below [`MIN_CLIENTS`].
+    pub fn percent(&self) -> Option<i64> {
+        (self.eligible >= MIN_CLIENTS).then(|| (self.retained * 1000 / self.eligible + 5) / 10)
+    }
+}
+
+/// The retention curve from each care relationship's start and latest contact.
+pub fn retention(
+    relationships: &[(crate::db::Timestamp, Option<crate::db::Timestamp>)],
+    now: crate::db::Timestamp,
+) -> Vec<Retention> {
+    RETENTION_WEEKS
+        .iter()
+        .map(|&weeks| {
+            let span = time::Duration::weeks(weeks);
+            let mut point = Retention {
+                weeks,
+                eligible: 0,
+                retained: 0,
+            };
+            for (started, last) in relationships {
+                if *started + span > now {
+                    continue;
+                }
+                point.eligible += 1;
+                if last.is_some_and(|l| l >= *started + span) {
+                    point.retained += 1;
+                }
+            }
+            point
+        })
+        .collect()
+}
+
+/// The curve as SVG points ("x,y" pairs in a 100 × 40 box, y growing downwards), over the
+/// points that have a percentage.
+pub fn retention_points(curve: &[Retention]) -> String {
+    let last = RETENTION_WEEKS[RETENTION_WEEKS.len() - 1] as f64;
+    curve
+        .iter()
+        .filter_map(|r| {
+            let p = r.percent()?;
+            Some(format!(
+                "{:.1},{:.1}",
+                r.weeks as f64 * 100.0 / last,
+                40.0 - p as f64 * 0.4
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// One CSV field: quoted when it holds a comma, quote or line break, and prefixed with an
 /// apostrophe when it starts like a formula, so a spreadsheet shows it rather than runs it.
 fn field(value: &str) -> String {
@@ -219,6 +287,53 @@ mod tests {
         assert_eq!(lines[1].scope, "Ana");
         assert_eq!(lines[1].counts.percents(), None);
         assert_eq!(lines[1].counts.bar(), None);
+    }
+
+    #[test]
+    fn retention_counts_those_still_in_contact_after_each_point() {
+        let now = crate::db::Timestamp::from(time::macros::datetime!(2026-11-27 12:00 UTC));
+        let weeks_ago = |w: i64| now - time::Duration::weeks(w);
+        let mut relationships = Vec::new();
+        // Twelve began 30 weeks ago: eight in touch last week, four last heard at week 6.
+        for k in 0..12 {
+            let last = if k < 8 { weeks_ago(1) } else { weeks_ago(24) };
+            relationships.push((weeks_ago(30), Some(last)));
+        }
+        // Three began 5 weeks ago (eligible only at week 4), one never in touch.
+        relationships.push((weeks_ago(5), Some(weeks_ago(0))));
+        relationships.push((weeks_ago(5), Some(weeks_ago(0))));
+        relationships.push((weeks_ago(5), None));
+        let curve = retention(&relationships, now);
+        assert_eq!(
+            curve[0],
+            Retention {
+                weeks: 4,
+                eligible: 15,
+                retained: 14
+            }
+        );
+        assert_eq!(
+            curve[1],
+            Retention {
+                weeks: 8,
+                eligible: 12,
+                retained: 8
+            }
+        );
+        assert_eq!(curve[1].percent(), Some(67));
+        assert_eq!(
+            curve[4],
+            Retention {
+                weeks: 52,
+                eligible: 0,
+                retained: 0
+            }
+        );
+        assert_eq!(curve[4].percent(), None);
+        assert_eq!(
+            retention_points(&curve),
+            "7.7,2.8 15.4,13.2 23.1,13.2 50.0,13.2"
+        );
     }
 
     #[test]

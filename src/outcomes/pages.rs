@@ -43,6 +43,9 @@ struct ReportPage {
     practice: Vec<Line>,
     therapists: Vec<Line>,
     engagement: Vec<Engagement>,
+    retention: Vec<super::Retention>,
+    /// The retention curve's SVG points.
+    retention_points: String,
     days: i64,
     groups: [&'static str; 4],
     min_clients: i64,
@@ -52,6 +55,15 @@ impl ReportPage {
     /// "PHQ-9" for `phq9`.
     fn name(&self, id: &str) -> String {
         instrument_name(id)
+    }
+
+    /// The sentence a screen reader hears for the retention chart.
+    fn describe_retention(&self) -> String {
+        self.retention
+            .iter()
+            .filter_map(|r| Some(format!("week {}: {}%", r.weeks, r.percent()?)))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The sentence a screen reader hears for a line's bar.
@@ -87,6 +99,8 @@ struct Figures {
     therapists: Vec<Line>,
     /// Per therapist: in care, out of touch since `since`, sessions.
     engagement: Vec<Engagement>,
+    /// Clients still in contact at each point after care began.
+    retention: Vec<super::Retention>,
 }
 
 /// Reads every count (together: they are independent) and records the access.
@@ -97,10 +111,11 @@ async fn gather(
     action: &'static str,
     since: crate::db::Timestamp,
 ) -> AppResult<Figures> {
-    let (practice, therapists, engagement) = tokio::try_join!(
+    let (practice, therapists, engagement, relationships) = tokio::try_join!(
         state.db.outcome_counts(),
         state.db.outcome_counts_by_therapist(),
         state.db.engagement(since),
+        state.db.retention_facts(),
     )?;
     let practice: Vec<(String, String, String, i64)> = practice
         .into_iter()
@@ -117,6 +132,7 @@ async fn gather(
         practice: tally(&practice),
         therapists: tally(&therapists),
         engagement,
+        retention: super::retention(&relationships, crate::db::Timestamp::now()),
     })
 }
 
@@ -135,6 +151,8 @@ pub async fn show_report(
         practice: figures.practice,
         therapists: figures.therapists,
         engagement: figures.engagement,
+        retention_points: super::retention_points(&figures.retention),
+        retention: figures.retention,
         days,
         groups: GROUPS,
         min_clients: MIN_CLIENTS,

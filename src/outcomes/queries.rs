@@ -82,4 +82,28 @@ impl Db {
             .await?
         }))
     }
+
+    /// Every care relationship's start and latest contact (a message either way or an
+    /// attended session with that therapist), for the retention curve.
+    pub async fn retention_facts(&self) -> DbResult<Vec<(Timestamp, Option<Timestamp>)>> {
+        let rows: Vec<(Timestamp, Option<Timestamp>, Option<Timestamp>)> = with_pool!(
+            self,
+            |pool| {
+                sqlx::query_as(
+                    "SELECT c.started_at, \
+                       (SELECT MAX(m.created_at) FROM conversations v JOIN messages m ON m.conversation_id = v.id \
+                         WHERE v.staff_id = c.therapist_id AND v.member_id = c.client_id), \
+                       (SELECT MAX(a.starts_at) FROM appointments a WHERE a.client_id = c.client_id \
+                         AND a.therapist_id = c.therapist_id AND a.status = 'attended') \
+                     FROM care_relationships c",
+                )
+                .fetch_all(pool)
+                .await?
+            }
+        );
+        Ok(rows
+            .into_iter()
+            .map(|(started, message, session)| (started, message.max(session)))
+            .collect())
+    }
 }
