@@ -148,6 +148,14 @@ async fn main() {
                     .execute(&mut *tx).await.unwrap();
                 }
             }
+            // What insert_message and set_appointment_status keep; the raw inserts above
+            // bypass them.
+            sqlx::query("UPDATE care_relationships SET last_contact_at = $1 WHERE client_id = $2")
+                .bind(ago(3 + (c % 3) as i64))
+                .bind(client.id)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
         });
     }

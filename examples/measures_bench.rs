@@ -175,7 +175,7 @@ async fn main() {
             ("probe: outcome_counts", 0),
             ("probe: outcome_counts_by_therapist", 1),
             ("probe: engagement", 2),
-            ("probe: retention_facts", 3),
+            ("probe: retention", 3),
         ] {
             let mut times = Vec::new();
             for _ in 0..30 {
@@ -184,7 +184,7 @@ async fn main() {
                     0 => drop(state.db.outcome_counts().await.unwrap()),
                     1 => drop(state.db.outcome_counts_by_therapist().await.unwrap()),
                     2 => drop(state.db.engagement(since).await.unwrap()),
-                    _ => drop(state.db.retention_facts().await.unwrap()),
+                    _ => drop(state.db.retention(Timestamp::now()).await.unwrap()),
                 }
                 times.push(t.elapsed());
             }

@@ -126,7 +126,7 @@ async fn each_row_shows_scores_homework_and_last_contact() {
     let t = app.user(Role::Therapist, "tess@x.test").await;
     let ada = app.client_of(&t, "ada@x.test").await;
     let bea = app.client_of(&t, "bea@x.test").await;
-    app.client_of(&t, "cy@x.test").await;
+    let cy = app.client_of(&t, "cy@x.test").await;
     let now = time::OffsetDateTime::now_utc();
     let days_ago = |d: i64| tend::db::Timestamp::from(now - time::Duration::days(d));
 
@@ -184,7 +184,7 @@ async fn each_row_shows_scores_homework_and_last_contact() {
             .unwrap();
         }
     });
-    // Only Ada has been in touch (a message).
+    // Ada has been in touch by message; Cy by a session (below); Bea not at all.
     app.db().ensure_conversations(ada.id).await.unwrap();
     let conversation = app.db().conversations_for(ada.id).await.unwrap()[0].id;
     app.db()
@@ -198,6 +198,36 @@ async fn each_row_shows_scores_homework_and_last_contact() {
         )
         .await
         .unwrap();
+
+    // Cy came to a session ten days ago (booked earlier, marked attended).
+    let session_type = app
+        .db()
+        .add_session_type(t.id, "Session", 50, "video", 9000)
+        .await
+        .unwrap();
+    let appointment = uuid::Uuid::now_v7();
+    let starts = now - time::Duration::days(10);
+    app.db()
+        .book(&tend::directory::queries::NewAppointment {
+            id: appointment,
+            therapist_id: t.id,
+            client_id: cy.id,
+            session_type_id: session_type,
+            starts_at: starts.into(),
+            ends_at: (starts + time::Duration::minutes(50)).into(),
+            modality: "video".into(),
+            fee_cents: 9000,
+            room: "room".into(),
+            by: t.id,
+        })
+        .await
+        .unwrap();
+    assert!(
+        app.db()
+            .set_appointment_status(appointment, "attended", t.id)
+            .await
+            .unwrap()
+    );
 
     let mut v = app.signed_in(&t).await;
     let body = v.get("/clients").await.body;
@@ -218,8 +248,9 @@ async fn each_row_shows_scores_homework_and_last_contact() {
         (cy_row[1].as_str(), cy_row[3].as_str()),
         ("No scores yet", "nothing due")
     );
+    assert_eq!(cy_row[4], tend::db::Timestamp::from(starts).display());
 
-    // Never in touch first (by name), then the longest ago; least homework done first,
+    // Never in touch first, then the longest ago; least homework done first,
     // nothing due last.
     assert_eq!(
         rows(&v.get("/clients?sort=contact").await.body),

@@ -1,5 +1,5 @@
 //! The caseload table's per-client columns beyond names and dates: latest scores with their
-//! reliable-change status, homework adherence and last contact. Pure, so the arithmetic is
+//! reliable-change status and homework adherence. Pure, so the arithmetic is
 //! tested without a database; `pages` gathers the facts.
 
 use std::collections::HashMap;
@@ -150,21 +150,6 @@ pub fn adherence(
     out
 }
 
-/// The most recent of each client's contacts (a message either way, an attended session).
-pub fn last_contacts(lists: [Vec<(Uuid, Timestamp)>; 2]) -> HashMap<Uuid, Timestamp> {
-    let mut out: HashMap<Uuid, Timestamp> = HashMap::new();
-    for (client, at) in lists.into_iter().flatten() {
-        out.entry(client)
-            .and_modify(|t| {
-                if at > *t {
-                    *t = at;
-                }
-            })
-            .or_insert(at);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,14 +209,6 @@ mod tests {
         assert_eq!(early[&Uuid::from_u128(3)], Adherence { done: 1, due: 1 });
         // Nothing due, nothing shown.
         assert!(adherence(&[hw(4, "walk", None, 3)], &[], now).is_empty());
-    }
-
-    #[test]
-    fn last_contact_is_the_latest_of_any_kind() {
-        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let got = last_contacts([vec![(a, at(5)), (b, at(9))], vec![(a, at(2))]]);
-        assert_eq!(got[&a], at(2));
-        assert_eq!(got[&b], at(9));
     }
 
     #[test]

@@ -205,7 +205,8 @@ async fn caseload_page(
         next_sessions.into_iter().collect();
     let last_notes: std::collections::HashMap<Uuid, String> = last_notes.into_iter().collect();
     let adherence = super::overview::adherence(&homework, &completions, now);
-    let last_contacts = super::overview::last_contacts(contacts);
+    let last_contacts: std::collections::HashMap<Uuid, crate::db::Timestamp> =
+        contacts.into_iter().collect();
     let facts = super::attention::Facts {
         waiting: waiting.into_iter().collect(),
         overdue: overdue.into_iter().collect(),

@@ -105,26 +105,17 @@ impl Db {
         }))
     }
 
-    /// Per client of `therapist_id`: the latest care message either way, and the latest
-    /// session marked attended (the two kinds of contact the caseload shows).
-    pub async fn last_contacts(&self, therapist_id: Uuid) -> DbResult<[Vec<(Uuid, Timestamp)>; 2]> {
+    /// Per client in `therapist_id`'s care: the latest contact (a message either way or an
+    /// attended session), kept on the relationship by the writes that make it.
+    pub async fn last_contacts(&self, therapist_id: Uuid) -> DbResult<Vec<(Uuid, Timestamp)>> {
         Ok(with_pool!(self, |pool| {
-            let messages = sqlx::query_as(
-                "SELECT c.member_id, MAX(m.created_at) FROM conversations c \
-                 JOIN messages m ON m.conversation_id = c.id \
-                 WHERE c.staff_id = $1 AND c.kind = 'care' GROUP BY c.member_id",
+            sqlx::query_as(
+                "SELECT client_id, last_contact_at FROM care_relationships \
+                 WHERE therapist_id = $1 AND ended_at IS NULL AND last_contact_at IS NOT NULL",
             )
             .bind(therapist_id)
             .fetch_all(pool)
-            .await?;
-            let sessions = sqlx::query_as(
-                "SELECT client_id, MAX(starts_at) FROM appointments \
-                 WHERE therapist_id = $1 AND status = 'attended' GROUP BY client_id",
-            )
-            .bind(therapist_id)
-            .fetch_all(pool)
-            .await?;
-            [messages, sessions]
+            .await?
         }))
     }
 

@@ -942,17 +942,32 @@ impl Db {
     /// it was not booked.
     pub async fn set_appointment_status(&self, id: Uuid, status: &str, by: Uuid) -> DbResult<bool> {
         let done = with_pool!(self, |pool| {
-            sqlx::query(
-            "UPDATE appointments SET status = $2, sequence = sequence + 1, updated_at = $3, changed_by = $4 \
-             WHERE id = $1 AND status = 'booked'"
-        )
-        .bind(id)
-        .bind(status)
-        .bind(Timestamp::now())
-        .bind(by)
-        .execute(pool)
-        .await?
-        .rows_affected()
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE appointments SET status = $2, sequence = sequence + 1, updated_at = $3, changed_by = $4 \
+                 WHERE id = $1 AND status = 'booked'",
+            )
+            .bind(id)
+            .bind(status)
+            .bind(Timestamp::now())
+            .bind(by)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 1 && status == "attended" {
+                // An attended session is contact: keep the relationship's latest contact.
+                sqlx::query(
+                    "UPDATE care_relationships SET last_contact_at = a.starts_at FROM appointments a \
+                     WHERE a.id = $1 AND care_relationships.therapist_id = a.therapist_id \
+                     AND care_relationships.client_id = a.client_id \
+                     AND (care_relationships.last_contact_at IS NULL OR care_relationships.last_contact_at < a.starts_at)",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            done
         });
         Ok(done == 1)
     }

@@ -200,7 +200,8 @@ impl Db {
     ) -> DbResult<(MessageRow, bool)> {
         let now = Timestamp::now();
         let inserted = with_pool!(self, |pool| {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
                 "INSERT INTO messages (id, conversation_id, sender_id, body_sealed, client_key, risk_level, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (conversation_id, sender_id, client_key) DO NOTHING",
             )
@@ -211,10 +212,26 @@ impl Db {
             .bind(client_key)
             .bind(risk_level)
             .bind(now)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected()
-        }) == 1;
+                == 1;
+            if inserted {
+                // The care relationship's latest contact, in the same transaction, so the
+                // caseload and practice reports read one column instead of every message.
+                sqlx::query(
+                    "UPDATE care_relationships SET last_contact_at = $2 \
+                     WHERE therapist_id = (SELECT staff_id FROM conversations WHERE id = $1 AND kind = 'care') \
+                     AND client_id = (SELECT member_id FROM conversations WHERE id = $1 AND kind = 'care')",
+                )
+                .bind(conversation_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            inserted
+        });
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id \
              WHERE m.conversation_id = $1 AND m.sender_id = $2 AND m.client_key = $3"

@@ -165,34 +165,6 @@ impl Retention {
     }
 }
 
-/// The retention curve from each care relationship's start and latest contact.
-pub fn retention(
-    relationships: &[(crate::db::Timestamp, Option<crate::db::Timestamp>)],
-    now: crate::db::Timestamp,
-) -> Vec<Retention> {
-    RETENTION_WEEKS
-        .iter()
-        .map(|&weeks| {
-            let span = time::Duration::weeks(weeks);
-            let mut point = Retention {
-                weeks,
-                eligible: 0,
-                retained: 0,
-            };
-            for (started, last) in relationships {
-                if *started + span > now {
-                    continue;
-                }
-                point.eligible += 1;
-                if last.is_some_and(|l| l >= *started + span) {
-                    point.retained += 1;
-                }
-            }
-            point
-        })
-        .collect()
-}
-
 /// The curve as SVG points ("x,y" pairs in a 100 × 40 box, y growing downwards), over the
 /// points that have a percentage.
 pub fn retention_points(curve: &[Retention]) -> String {
@@ -290,45 +262,20 @@ mod tests {
     }
 
     #[test]
-    fn retention_counts_those_still_in_contact_after_each_point() {
-        let now = crate::db::Timestamp::from(time::macros::datetime!(2026-11-27 12:00 UTC));
-        let weeks_ago = |w: i64| now - time::Duration::weeks(w);
-        let mut relationships = Vec::new();
-        // Twelve began 30 weeks ago: eight in touch last week, four last heard at week 6.
-        for k in 0..12 {
-            let last = if k < 8 { weeks_ago(1) } else { weeks_ago(24) };
-            relationships.push((weeks_ago(30), Some(last)));
-        }
-        // Three began 5 weeks ago (eligible only at week 4), one never in touch.
-        relationships.push((weeks_ago(5), Some(weeks_ago(0))));
-        relationships.push((weeks_ago(5), Some(weeks_ago(0))));
-        relationships.push((weeks_ago(5), None));
-        let curve = retention(&relationships, now);
-        assert_eq!(
-            curve[0],
-            Retention {
-                weeks: 4,
-                eligible: 15,
-                retained: 14
-            }
-        );
-        assert_eq!(
-            curve[1],
-            Retention {
-                weeks: 8,
-                eligible: 12,
-                retained: 8
-            }
-        );
+    fn retention_reads_as_percentages_and_points() {
+        let point = |weeks, eligible, retained| Retention {
+            weeks,
+            eligible,
+            retained,
+        };
+        let curve = [
+            point(4, 15, 14),
+            point(8, 12, 8),
+            point(12, 12, 8),
+            point(26, 12, 8),
+            point(52, 0, 0),
+        ];
         assert_eq!(curve[1].percent(), Some(67));
-        assert_eq!(
-            curve[4],
-            Retention {
-                weeks: 52,
-                eligible: 0,
-                retained: 0
-            }
-        );
         assert_eq!(curve[4].percent(), None);
         assert_eq!(
             retention_points(&curve),

@@ -111,11 +111,11 @@ async fn gather(
     action: &'static str,
     since: crate::db::Timestamp,
 ) -> AppResult<Figures> {
-    let (practice, therapists, engagement, relationships) = tokio::try_join!(
+    let (practice, therapists, engagement, retention) = tokio::try_join!(
         state.db.outcome_counts(),
         state.db.outcome_counts_by_therapist(),
         state.db.engagement(since),
-        state.db.retention_facts(),
+        state.db.retention(crate::db::Timestamp::now()),
     )?;
     let practice: Vec<(String, String, String, i64)> = practice
         .into_iter()
@@ -132,7 +132,7 @@ async fn gather(
         practice: tally(&practice),
         therapists: tally(&therapists),
         engagement,
-        retention: super::retention(&relationships, crate::db::Timestamp::now()),
+        retention,
     })
 }
 
