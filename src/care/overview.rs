@@ -41,20 +41,9 @@ impl ScoreLine {
     }
 }
 
-/// "PHQ-9" from "Patient Health Questionnaire-9 (PHQ-9)"; the whole title when it has no
-/// abbreviation in brackets.
-pub fn short_title(title: &str) -> &str {
-    title
-        .rsplit_once('(')
-        .and_then(|(_, rest)| rest.strip_suffix(')'))
-        .filter(|s| !s.is_empty())
-        .unwrap_or(title)
-}
-
 /// The status stored in `measure_summaries` (snake case, as serialised), in words.
 pub fn status_words(stored: &str) -> &'static str {
-    serde_json::from_value::<ChangeStatus>(serde_json::Value::String(stored.to_string()))
-        .map_or("change not yet known", ChangeStatus::describe)
+    ChangeStatus::from_stored(stored).map_or("change not yet known", ChangeStatus::describe)
 }
 
 /// A suggested practice, as adherence needs it.
@@ -214,10 +203,13 @@ mod tests {
     #[test]
     fn score_lines_read_plainly() {
         assert_eq!(
-            short_title("Patient Health Questionnaire-9 (PHQ-9)"),
+            crate::measures::library::short_title("Patient Health Questionnaire-9 (PHQ-9)"),
             "PHQ-9"
         );
-        assert_eq!(short_title("Something plain"), "Something plain");
+        assert_eq!(
+            crate::measures::library::short_title("Something plain"),
+            "Something plain"
+        );
         assert_eq!(status_words("reliably_improved"), "reliably improved");
         assert_eq!(status_words("garbled"), "change not yet known");
         let line = ScoreLine {

@@ -183,15 +183,14 @@ async fn caseload_page(
         std::collections::HashMap::new();
     for s in summaries {
         flags.entry(s.client_id).or_default().0 |= s.not_on_track;
-        let title = library
-            .instrument(&s.instrument)
-            .map_or(s.instrument.as_str(), |i| i.reference.title.as_str());
         let line = super::overview::ScoreLine {
-            instrument: super::overview::short_title(title).to_string(),
+            instrument: library.short_name(&s.instrument),
             baseline: crate::measures::progress::fmt_total(s.baseline_total),
             latest: crate::measures::progress::fmt_total(s.latest_total),
             status: super::overview::status_words(&s.status),
-            warn: s.not_on_track || s.status == "reliably_deteriorated",
+            warn: s.not_on_track
+                || crate::measures::change::ChangeStatus::from_stored(&s.status)
+                    == Some(crate::measures::change::ChangeStatus::ReliablyDeteriorated),
         };
         scores
             .entry(s.client_id)

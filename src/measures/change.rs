@@ -24,6 +24,11 @@ pub enum ChangeStatus {
 }
 
 impl ChangeStatus {
+    /// The status as `measure_summaries.status` stores it (its serialised name), if known.
+    pub fn from_stored(stored: &str) -> Option<ChangeStatus> {
+        serde_json::from_value(serde_json::Value::String(stored.to_string())).ok()
+    }
+
     /// Plain words for people.
     pub fn describe(self) -> &'static str {
         match self {

@@ -354,6 +354,13 @@ impl Library {
         self.instruments.get(id)
     }
 
+    /// The short name of instrument `id` ("PHQ-9"), or the id itself when unknown.
+    pub fn short_name(&self, id: &str) -> String {
+        self.instrument(id)
+            .map_or(id, |i| short_title(&i.reference.title))
+            .to_string()
+    }
+
     /// All instruments in id order.
     pub fn all(&self) -> impl Iterator<Item = &Instrument> {
         self.instruments.values()
@@ -421,6 +428,16 @@ fn validate(id: &str, inst: &Instrument) -> Result<(), String> {
         return err("a non-categorical instrument needs an aggregate".into());
     }
     Ok(())
+}
+
+/// "PHQ-9" from "Patient Health Questionnaire-9 (PHQ-9)"; the whole title when it has no
+/// abbreviation in brackets.
+pub fn short_title(title: &str) -> &str {
+    title
+        .rsplit_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .filter(|s| !s.is_empty())
+        .unwrap_or(title)
 }
 
 #[cfg(test)]

@@ -44,14 +44,12 @@ impl Counts {
     /// Adds `n` clients with `status`; statuses without a published reliable-change value
     /// (or unknown) are not counted, since nothing can be said of them.
     pub fn add(&mut self, status: &str, n: i64) {
-        let parsed =
-            serde_json::from_value::<ChangeStatus>(serde_json::Value::String(status.into()));
-        match parsed {
-            Ok(ChangeStatus::Recovered) => self.recovered += n,
-            Ok(ChangeStatus::ReliablyImproved) => self.improved += n,
-            Ok(ChangeStatus::NoReliableChange) => self.no_change += n,
-            Ok(ChangeStatus::ReliablyDeteriorated) => self.deteriorated += n,
-            Ok(ChangeStatus::NotAvailable) | Err(_) => {}
+        match ChangeStatus::from_stored(status) {
+            Some(ChangeStatus::Recovered) => self.recovered += n,
+            Some(ChangeStatus::ReliablyImproved) => self.improved += n,
+            Some(ChangeStatus::NoReliableChange) => self.no_change += n,
+            Some(ChangeStatus::ReliablyDeteriorated) => self.deteriorated += n,
+            Some(ChangeStatus::NotAvailable) | None => {}
         }
     }
 

@@ -82,45 +82,29 @@ impl ReportPage {
 
 /// The short name of a questionnaire ("PHQ-9"), or its id when unknown.
 fn instrument_name(id: &str) -> String {
-    Library::get()
-        .ok()
-        .and_then(|l| l.instrument(id))
-        .map_or_else(
-            || id.to_string(),
-            |i| crate::care::overview::short_title(&i.reference.title).to_string(),
-        )
+    Library::get().map_or_else(|_| id.to_string(), |l| l.short_name(id))
 }
 
-/// Everything the report shows.
-struct Figures {
-    /// Whole-practice lines.
-    practice: Vec<Line>,
-    /// Each therapist's lines.
-    therapists: Vec<Line>,
-    /// Per therapist: in care, out of touch since `since`, sessions.
-    engagement: Vec<Engagement>,
-    /// Clients still in contact at each point after care began.
-    retention: Vec<super::Retention>,
-}
-
-/// Reads every count (together: they are independent) and records the access.
-async fn gather(
-    state: &AppState,
-    page: &Page,
-    current: &crate::web::middleware::CurrentUser,
-    action: &'static str,
-    since: crate::db::Timestamp,
-) -> AppResult<Figures> {
-    let (practice, therapists, engagement, retention) = tokio::try_join!(
+/// The outcome lines, whole practice first then each therapist's.
+async fn outcome_lines(state: &AppState) -> AppResult<(Vec<Line>, Vec<Line>)> {
+    let (practice, therapists) = tokio::try_join!(
         state.db.outcome_counts(),
         state.db.outcome_counts_by_therapist(),
-        state.db.engagement(since),
-        state.db.retention(crate::db::Timestamp::now()),
     )?;
     let practice: Vec<(String, String, String, i64)> = practice
         .into_iter()
         .map(|(instrument, status, n)| ("Whole practice".to_string(), instrument, status, n))
         .collect();
+    Ok((tally(&practice), tally(&therapists)))
+}
+
+/// Records that `current` read the figures (`action`).
+async fn record_reading(
+    state: &AppState,
+    page: &Page,
+    current: &crate::web::middleware::CurrentUser,
+    action: &'static str,
+) -> AppResult<()> {
     state
         .audit
         .record(
@@ -128,12 +112,7 @@ async fn gather(
                 .from_ip(page.ip.as_deref()),
         )
         .await?;
-    Ok(Figures {
-        practice: tally(&practice),
-        therapists: tally(&therapists),
-        engagement,
-        retention,
-    })
+    Ok(())
 }
 
 /// `GET /outcomes`
@@ -144,15 +123,26 @@ pub async fn show_report(
     Query(q): Query<ReportQuery>,
 ) -> AppResult<Response> {
     let days = q.days();
-    let since = crate::db::Timestamp::now() - time::Duration::days(days);
-    let figures = gather(&state, &page, &current, "outcomes.view", since).await?;
+    let now = crate::db::Timestamp::now();
+    // Independent reads, run together.
+    let ((practice, therapists), engagement, retention) = tokio::try_join!(
+        outcome_lines(&state),
+        async {
+            Ok(state
+                .db
+                .engagement(now - time::Duration::days(days))
+                .await?)
+        },
+        async { Ok(state.db.retention(now).await?) },
+    )?;
+    record_reading(&state, &page, &current, "outcomes.view").await?;
     let html = ReportPage {
         layout: page.layout("Practice outcomes"),
-        practice: figures.practice,
-        therapists: figures.therapists,
-        engagement: figures.engagement,
-        retention_points: super::retention_points(&figures.retention),
-        retention: figures.retention,
+        practice,
+        therapists,
+        engagement,
+        retention_points: super::retention_points(&retention),
+        retention,
         days,
         groups: GROUPS,
         min_clients: MIN_CLIENTS,
@@ -167,10 +157,10 @@ pub async fn download_csv(
     page: Page,
     Signed(current): Signed,
 ) -> AppResult<Response> {
-    let since = crate::db::Timestamp::now() - time::Duration::days(DEFAULT_OUT_OF_TOUCH_DAYS);
-    let figures = gather(&state, &page, &current, "outcomes.export", since).await?;
-    let mut lines = figures.practice;
-    lines.extend(figures.therapists);
+    // Only the outcome counts go in the file, so only they are read.
+    let (mut lines, therapists) = outcome_lines(&state).await?;
+    record_reading(&state, &page, &current, "outcomes.export").await?;
+    lines.extend(therapists);
     let body = super::csv(&lines, instrument_name);
     let mut response = body.into_response();
     let headers = response.headers_mut();
