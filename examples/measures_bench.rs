@@ -183,7 +183,16 @@ async fn main() {
                 match which {
                     0 => drop(state.db.outcome_counts().await.unwrap()),
                     1 => drop(state.db.outcome_counts_by_therapist().await.unwrap()),
-                    2 => drop(state.db.engagement(since).await.unwrap()),
+                    2 => drop(
+                        state
+                            .db
+                            .engagement(
+                                since,
+                                &tend::plans::format_date(time::OffsetDateTime::now_utc().date()),
+                            )
+                            .await
+                            .unwrap(),
+                    ),
                     _ => drop(state.db.retention(Timestamp::now()).await.unwrap()),
                 }
                 times.push(t.elapsed());

@@ -42,6 +42,8 @@ pub fn all_routes() -> Vec<Route> {
     routes.extend(crate::directory::routes());
     routes.extend(crate::notes::routes());
     routes.extend(crate::outcomes::routes());
+    routes.extend(crate::plans::routes());
+    routes.extend(crate::rights::routes());
     routes.extend(crate::openapi::routes());
     routes.extend(crate::web::health::routes());
     routes.extend(crate::web::assets::routes());

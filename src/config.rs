@@ -161,6 +161,17 @@ pub struct Config {
     /// Currency symbol shown beside fees in the directory (one currency per practice).
     #[arg(long, env = "TEND_CURRENCY_SYMBOL", default_value = "$", global = true)]
     pub currency_symbol: String,
+
+    /// Days a clinical record is kept after its client asks for deletion, before it is purged
+    /// (records law sets this: often 7 years for adults, longer for minors). The account closes
+    /// at once either way.
+    #[arg(
+        long,
+        env = "TEND_RECORD_RETENTION_DAYS",
+        default_value_t = 2557,
+        global = true
+    )]
+    pub record_retention_days: i64,
 }
 
 impl Config {
@@ -189,6 +200,7 @@ impl Config {
             jitsi_url: None,
             cancel_window_hours: 24,
             currency_symbol: "$".into(),
+            record_retention_days: 2557,
         }
     }
 
@@ -275,6 +287,10 @@ impl Config {
                 self.cancel_window_hours.to_string(),
             ),
             ("TEND_CURRENCY_SYMBOL".into(), self.currency_symbol.clone()),
+            (
+                "TEND_RECORD_RETENTION_DAYS".into(),
+                self.record_retention_days.to_string(),
+            ),
         ]
     }
 }

@@ -27,6 +27,8 @@ pub mod messaging;
 pub mod notes;
 pub mod openapi;
 pub mod outcomes;
+pub mod plans;
 pub mod practice;
+pub mod rights;
 pub mod safety;
 pub mod web;

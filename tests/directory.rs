@@ -781,7 +781,7 @@ async fn bookings_follow_hours_and_the_change_policy() {
     assert!(list.body.contains("Europe/London"));
     let appt = app
         .db()
-        .appointments_for(clients[0].id, tend::db::Timestamp::now())
+        .appointments_for(clients[0].id, tend::db::Timestamp::now(), 500)
         .await
         .unwrap()
         .remove(0);

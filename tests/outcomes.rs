@@ -84,6 +84,23 @@ async fn the_report_counts_outcomes_and_withholds_small_numbers() {
         .await
         .unwrap();
 
+    let bos = app.db().caseload(bo.id).await.unwrap();
+    for (client, end) in [(bos[0].id, "2099-01-01"), (bos[1].id, "2026-01-01")] {
+        tend::with_pool!(app.db(), |pool| {
+            sqlx::query(
+                "INSERT INTO treatment_plans (client_id, content_sealed, version, planned_end, updated_by, updated_at) \
+                 VALUES ($1, $2, 1, $3, $4, $5)",
+            )
+            .bind(client)
+            .bind(b"sealed".to_vec())
+            .bind(end)
+            .bind(bo.id)
+            .bind(tend::db::Timestamp::now())
+            .execute(pool)
+            .await
+            .unwrap();
+        });
+    }
     let lead = app.user(Role::Supervisor, "lead@x.test").await;
     let mut v = app.signed_in(&lead).await;
     let page = v.get("/outcomes").await;
@@ -111,10 +128,12 @@ async fn the_report_counts_outcomes_and_withholds_small_numbers() {
         page.body
             .contains("role=\"img\" aria-label=\"Recovered 40%, Reliably improved 30%")
     );
-    // Nine of Ana's ten have had no contact in 60 days; Bo's three are all out of touch.
-    let engagement: Vec<_> = rows.iter().filter(|r| r.len() == 5).collect();
-    assert_eq!(engagement[0][..3], ["Ana", "10", "9"]);
-    assert_eq!(engagement[1][..3], ["Bo", "3", "3"]);
+    // Nine of Ana's ten have had no contact in 60 days; Bo's three are all out of touch. Two
+    // of Bo's have a plan: one planned to end next year (dropped out before it), one whose
+    // planned end has passed (finished, not dropped out).
+    let engagement: Vec<_> = rows.iter().filter(|r| r.len() == 6).collect();
+    assert_eq!(engagement[0][..4], ["Ana", "10", "9", "0"]);
+    assert_eq!(engagement[1][..4], ["Bo", "3", "3", "1"]);
     // All thirteen began 90 days (almost 13 weeks) ago; only the writer is still in touch.
     let retention: Vec<_> = rows.iter().filter(|r| r.len() == 3).collect();
     assert_eq!(retention[0][..], ["4", "13", "1 (8%)"]);

@@ -116,6 +116,8 @@ pub struct Session {
     pub expires_at: Timestamp,
     /// Address it was created from.
     pub source_ip: Option<String>,
+    /// When the person last confirmed their password in this session (exports need it).
+    pub reauthenticated_at: Option<Timestamp>,
 }
 
 /// A session to insert.
@@ -416,7 +418,7 @@ impl Db {
     pub async fn session_by_token_hash(&self, token_hash: &str) -> DbResult<Option<Session>> {
         Ok(with_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT id, user_id, kind, stage, created_at, last_seen_at, expires_at, source_ip FROM sessions WHERE token_hash = $1",
+                "SELECT id, user_id, kind, stage, created_at, last_seen_at, expires_at, source_ip, reauthenticated_at FROM sessions WHERE token_hash = $1",
             )
             .bind(token_hash)
             .fetch_optional(pool)
@@ -428,7 +430,7 @@ impl Db {
     pub async fn sessions_of(&self, user_id: Uuid) -> DbResult<Vec<Session>> {
         Ok(with_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT id, user_id, kind, stage, created_at, last_seen_at, expires_at, source_ip FROM sessions \
+                "SELECT id, user_id, kind, stage, created_at, last_seen_at, expires_at, source_ip, reauthenticated_at FROM sessions \
                  WHERE user_id = $1 ORDER BY created_at DESC",
             )
             .bind(user_id)

@@ -22,6 +22,8 @@ pub enum Reason {
     MessageWaiting(Timestamp),
     /// Questionnaires overdue.
     Overdue(i64),
+    /// The treatment plan's review date has come.
+    PlanReviewDue,
 }
 
 impl Reason {
@@ -34,6 +36,7 @@ impl Reason {
             Reason::MessageWaiting(since) => format!("message waiting since {}", since.display()),
             Reason::Overdue(1) => "1 questionnaire overdue".into(),
             Reason::Overdue(n) => format!("{n} questionnaires overdue"),
+            Reason::PlanReviewDue => "plan review due".into(),
         }
     }
 }
@@ -69,6 +72,8 @@ pub struct Facts {
     pub waiting: HashMap<Uuid, Timestamp>,
     /// Overdue questionnaires.
     pub overdue: HashMap<Uuid, i64>,
+    /// Clients whose treatment plan is due for review.
+    pub review_due: std::collections::HashSet<Uuid>,
 }
 
 /// The clients who need attention, the most urgent first (then the longest waiting, then by
@@ -90,6 +95,9 @@ pub fn who_needs_attention(clients: &[CaseloadEntry], facts: &Facts) -> Vec<Atte
             }
             if let Some(n) = facts.overdue.get(&c.id).filter(|n| **n > 0) {
                 reasons.push(Reason::Overdue(*n));
+            }
+            if facts.review_due.contains(&c.id) {
+                reasons.push(Reason::PlanReviewDue);
             }
             (!reasons.is_empty()).then(|| Attention {
                 client_id: c.id,
@@ -133,9 +141,11 @@ mod tests {
         let early = Timestamp::now();
         facts.waiting.insert(clients[3].id, early);
         facts.flags.insert(clients[4].id, (false, 0));
+        facts.review_due.insert(clients[1].id);
         let list = who_needs_attention(&clients, &facts);
         let names: Vec<_> = list.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["Cy", "Bo", "Di", "Ada"], "Ed is fine");
+        assert_eq!(list[1].summary(), "not on track · plan review due");
         assert_eq!(list[0].summary(), "1 open alert · 1 questionnaire overdue");
         assert_eq!(list[3].summary(), "2 questionnaires overdue");
         assert!(list[2].summary().starts_with("message waiting since "));

@@ -152,6 +152,7 @@ async fn caseload_page(
     let now = crate::db::Timestamp::now();
     let overdue_before = now - time::Duration::days(super::attention::OVERDUE_AFTER_DAYS);
     let window_start = now - time::Duration::days(super::overview::ADHERENCE_DAYS);
+    let today = crate::plans::format_date(now.inner().date());
     // Independent reads, run together: SQLite's pool has several reader connections (WAL),
     // and one after another they took twice as long (bench/caseload).
     let (
@@ -165,6 +166,7 @@ async fn caseload_page(
         homework,
         completions,
         contacts,
+        review_due,
     ) = tokio::try_join!(
         db.caseload(user.id),
         db.caseload_summaries(user.id),
@@ -176,6 +178,7 @@ async fn caseload_page(
         db.caseload_homework(user.id),
         db.caseload_completions(user.id, window_start),
         db.last_contacts(user.id),
+        db.plan_reviews_due(user.id, &today),
     )?;
     let library = crate::measures::library::Library::get().map_err(AppError::Internal)?;
     let mut flags: std::collections::HashMap<Uuid, (bool, i64)> = std::collections::HashMap::new();
@@ -209,6 +212,7 @@ async fn caseload_page(
     let facts = super::attention::Facts {
         waiting: waiting.into_iter().collect(),
         overdue: overdue.into_iter().collect(),
+        review_due: review_due.into_iter().collect(),
         flags,
     };
     let attention = super::attention::who_needs_attention(&clients, &facts);

@@ -9,6 +9,7 @@
 //! tests in `tests/storage_story.rs` walk them on both backends.
 
 mod timestamp;
+pub mod versioned;
 
 use std::path::Path;
 use std::str::FromStr;

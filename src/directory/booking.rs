@@ -152,7 +152,7 @@ async fn render_list(
     let now = OffsetDateTime::now_utc();
     let rows = state
         .db
-        .appointments_for(user.id, Timestamp::from(now - Duration::days(14)))
+        .appointments_for(user.id, Timestamp::from(now - Duration::days(14)), 500)
         .await?;
     let upcoming = rows
         .into_iter()
@@ -1040,7 +1040,7 @@ pub async fn feed(State(state): State<AppState>, Path(token): Path<String>) -> A
         .ok_or(AppError::NotFound)?;
     let rows = state
         .db
-        .appointments_for(owner, Timestamp::now() - Duration::days(30))
+        .appointments_for(owner, Timestamp::now() - Duration::days(30), 500)
         .await?;
     let events: Vec<CalEvent> = rows
         .iter()

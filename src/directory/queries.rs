@@ -981,19 +981,22 @@ impl Db {
             .await?))
     }
 
-    /// A person's appointments (as client or therapist) ending after `from`, soonest first.
+    /// A person's first `limit` appointments (as client or therapist) ending after `from`,
+    /// soonest first.
     pub async fn appointments_for(
         &self,
         user_id: Uuid,
         from: Timestamp,
+        limit: i64,
     ) -> DbResult<Vec<Appointment>> {
         let sql = format!(
             "{APPOINTMENT_SELECT} WHERE (a.client_id = $1 OR a.therapist_id = $1) AND a.ends_at >= $2 \
-             ORDER BY a.starts_at LIMIT 500"
+             ORDER BY a.starts_at LIMIT $3"
         );
         Ok(with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(user_id)
             .bind(from)
+            .bind(limit)
             .fetch_all(pool)
             .await?))
     }

@@ -78,6 +78,11 @@ pub enum JobKind {
         /// Who should read it.
         recipient_id: Uuid,
     },
+    /// Erase a client whose deletion request's retention period has ended (if it has).
+    PurgeClient {
+        /// The client.
+        client_id: Uuid,
+    },
 }
 
 impl JobKind {
@@ -92,6 +97,7 @@ impl JobKind {
             JobKind::AlertWebhook { .. } => "alert_webhook",
             JobKind::MessageWaiting { .. } => "message_waiting",
             JobKind::AppointmentReminder { .. } => "appointment_reminder",
+            JobKind::PurgeClient { .. } => "purge_client",
         }
     }
 }
@@ -351,6 +357,10 @@ async fn execute(state: &AppState, job: &JobRow) -> Result<(), String> {
         JobKind::SendEmail(email) => state.mailer.send(&email).await.map_err(|e| e.to_string()),
         JobKind::EscalateAlert { alert_id } => crate::alerts::escalate_if_open(state, alert_id)
             .await
+            .map_err(|e| e.to_string()),
+        JobKind::PurgeClient { client_id } => crate::rights::purge_if_due(state, client_id)
+            .await
+            .map(|_| ())
             .map_err(|e| e.to_string()),
         JobKind::RaiseAlert(alert) => crate::alerts::raise(state, &alert)
             .await

@@ -127,7 +127,7 @@ async fn open_content(state: &AppState, row: &NoteRow) -> AppResult<BTreeMap<Str
 }
 
 /// Opens a note's sections.
-async fn open_sections(state: &AppState, row: &NoteRow) -> AppResult<Vec<SectionView>> {
+pub async fn open_sections(state: &AppState, row: &NoteRow) -> AppResult<Vec<SectionView>> {
     Ok(views(template_of(row)?, &open_content(state, row).await?))
 }
 

@@ -130,7 +130,10 @@ pub async fn show_report(
         async {
             Ok(state
                 .db
-                .engagement(now - time::Duration::days(days))
+                .engagement(
+                    now - time::Duration::days(days),
+                    &crate::plans::format_date(now.inner().date()),
+                )
                 .await?)
         },
         async { Ok(state.db.retention(now).await?) },

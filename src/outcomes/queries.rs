@@ -14,6 +14,9 @@ pub struct Engagement {
     /// Of those, in care for longer than the period but with no message either way and no
     /// attended session within it.
     pub out_of_touch: i64,
+    /// Of those out of touch, the ones whose treatment plan's planned end has not come yet:
+    /// they stopped before the end they agreed (dropout).
+    pub dropped_out: i64,
     /// Sessions marked attended.
     pub attended: i64,
     /// Sessions marked as missed.
@@ -60,8 +63,9 @@ impl Db {
     }
 
     /// Per therapist with clients: how many are in care, how many of those have had no
-    /// contact since `since` (and began before it), and sessions attended and missed.
-    pub async fn engagement(&self, since: Timestamp) -> DbResult<Vec<Engagement>> {
+    /// contact since `since` (and began before it), how many of those before their plan's
+    /// planned end (after `today`, `YYYY-MM-DD`), and sessions attended and missed.
+    pub async fn engagement(&self, since: Timestamp, today: &str) -> DbResult<Vec<Engagement>> {
         Ok(with_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT u.name AS therapist, \
@@ -69,14 +73,19 @@ impl Db {
                    SUM(CASE WHEN c.ended_at IS NULL AND c.started_at < $1 \
                      AND (c.last_contact_at IS NULL OR c.last_contact_at < $1) \
                      THEN 1 ELSE 0 END) AS out_of_touch, \
+                   SUM(CASE WHEN c.ended_at IS NULL AND c.started_at < $1 \
+                     AND (c.last_contact_at IS NULL OR c.last_contact_at < $1) AND p.planned_end > $2 \
+                     THEN 1 ELSE 0 END) AS dropped_out, \
                    COALESCE((SELECT SUM(CASE WHEN a.status = 'attended' THEN 1 ELSE 0 END) FROM appointments a \
                      WHERE a.therapist_id = c.therapist_id), 0) AS attended, \
                    COALESCE((SELECT SUM(CASE WHEN a.status = 'no_show' THEN 1 ELSE 0 END) FROM appointments a \
                      WHERE a.therapist_id = c.therapist_id), 0) AS no_shows \
                  FROM care_relationships c JOIN users u ON u.id = c.therapist_id \
+                 LEFT JOIN treatment_plans p ON p.client_id = c.client_id \
                  GROUP BY u.name, c.therapist_id ORDER BY u.name, c.therapist_id",
             )
             .bind(since)
+            .bind(today)
             .fetch_all(pool)
             .await?
         }))

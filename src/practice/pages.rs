@@ -36,7 +36,7 @@ pub fn reflection_context(id: Uuid) -> String {
 }
 
 /// Associated data for a sealed homework note.
-fn note_context(client_id: Uuid, practice: &str) -> String {
+pub fn note_context(client_id: Uuid, practice: &str) -> String {
     format!("homework.note:{client_id}:{practice}")
 }
 
@@ -313,7 +313,7 @@ pub async fn entry_views(
     shared_only: bool,
 ) -> AppResult<Vec<EntryView>> {
     let mut out = Vec::new();
-    for e in state.db.entries(client_id, shared_only).await? {
+    for e in state.db.entries(client_id, shared_only, 500).await? {
         out.push(EntryView {
             id: e.id,
             at: e.created_at,
@@ -689,7 +689,7 @@ pub async fn show_client_practice(
     let client = state.db.user_by_id(id).await?.ok_or(AppError::NotFound)?;
     let month_ago = Timestamp::now() - time::Duration::days(30);
     // What the viewer may see, read once: everything for the client, shared items otherwise.
-    let visible = state.db.completions(id, !own).await?;
+    let visible = state.db.completions(id, !own, 200).await?;
     let mut completions = Vec::new();
     let mut minutes_30_days = 0;
     for c in &visible {

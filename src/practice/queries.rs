@@ -102,19 +102,22 @@ impl Db {
         Ok(())
     }
 
-    /// A client's completions, newest first; only shared ones when `shared_only`.
+    /// A client's newest `limit` completions, newest first; only shared ones when
+    /// `shared_only`.
     pub async fn completions(
         &self,
         client_id: Uuid,
         shared_only: bool,
+        limit: i64,
     ) -> DbResult<Vec<Completion>> {
         Ok(with_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT id, practice_id, minutes, mood_before, mood_after, reflection_sealed, shared, completed_at FROM practice_completions \
-                 WHERE client_id = $1 AND (shared = TRUE OR NOT $2) ORDER BY completed_at DESC LIMIT 200",
+                 WHERE client_id = $1 AND (shared = TRUE OR NOT $2) ORDER BY completed_at DESC LIMIT $3",
             )
             .bind(client_id)
             .bind(shared_only)
+            .bind(limit)
             .fetch_all(pool)
             .await?
         }))
@@ -145,15 +148,21 @@ impl Db {
         Ok(())
     }
 
-    /// A client's entries, newest first; only shared ones when `shared_only`.
-    pub async fn entries(&self, client_id: Uuid, shared_only: bool) -> DbResult<Vec<Entry>> {
+    /// A client's newest `limit` entries, newest first; only shared ones when `shared_only`.
+    pub async fn entries(
+        &self,
+        client_id: Uuid,
+        shared_only: bool,
+        limit: i64,
+    ) -> DbResult<Vec<Entry>> {
         Ok(with_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT id, mood, emotions, text_sealed, shared, created_at FROM journal_entries \
-                 WHERE client_id = $1 AND (shared = TRUE OR NOT $2) ORDER BY created_at DESC LIMIT 500",
+                 WHERE client_id = $1 AND (shared = TRUE OR NOT $2) ORDER BY created_at DESC LIMIT $3",
             )
             .bind(client_id)
             .bind(shared_only)
+            .bind(limit)
             .fetch_all(pool)
             .await?
         }))

@@ -15,7 +15,7 @@ pub mod screen;
 use uuid::Uuid;
 
 use crate::authz::{ANY_ROLE, Access, CLIENT, CLINICIAN};
-use crate::db::{Db, DbError, DbResult, Timestamp};
+use crate::db::{Db, DbResult, Timestamp};
 use crate::web::routes::Route;
 use crate::with_pool;
 
@@ -86,19 +86,6 @@ pub struct PlanRow {
     pub updated_at: Timestamp,
 }
 
-/// One saved version of a plan.
-#[derive(sqlx::FromRow)]
-pub struct PlanVersion {
-    /// Version number (1 is the first).
-    pub version: i64,
-    /// Sealed JSON of the sections (sealed with [`plan_context`]).
-    pub content_sealed: Vec<u8>,
-    /// Who saved it.
-    pub updated_by_name: String,
-    /// When.
-    pub created_at: Timestamp,
-}
-
 /// Associated data for a sealed plan.
 pub fn plan_context(client_id: Uuid) -> String {
     format!("safety_plans.content:{client_id}")
@@ -115,71 +102,5 @@ impl Db {
             .fetch_optional(pool)
             .await?
         }))
-    }
-
-    /// Every saved version of a client's plan, newest first.
-    pub async fn safety_plan_versions(&self, client_id: Uuid) -> DbResult<Vec<PlanVersion>> {
-        Ok(with_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT v.version, v.content_sealed, u.name AS updated_by_name, v.created_at FROM safety_plan_versions v \
-                 JOIN users u ON u.id = v.updated_by WHERE v.client_id = $1 ORDER BY v.version DESC",
-            )
-            .bind(client_id)
-            .fetch_all(pool)
-            .await?
-        }))
-    }
-
-    /// Saves a plan if it is still at `version` (0 for a new plan); returns the new version or
-    /// [`DbError::Conflict`] when someone else saved first.
-    pub async fn save_safety_plan(
-        &self,
-        client_id: Uuid,
-        sealed: &[u8],
-        version: i64,
-        by: Uuid,
-    ) -> DbResult<i64> {
-        let now = Timestamp::now();
-        let done = with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let n = if version == 0 {
-                sqlx::query("INSERT INTO safety_plans (client_id, content_sealed, version, updated_by, updated_at) VALUES ($1, $2, 1, $3, $4) ON CONFLICT (client_id) DO NOTHING")
-                    .bind(client_id)
-                    .bind(sealed)
-                    .bind(by)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-            } else {
-                sqlx::query("UPDATE safety_plans SET content_sealed = $1, version = version + 1, updated_by = $2, updated_at = $3 WHERE client_id = $4 AND version = $5")
-                    .bind(sealed)
-                    .bind(by)
-                    .bind(now)
-                    .bind(client_id)
-                    .bind(version)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-            };
-            if n == 1 {
-                // The same transaction keeps every version, so history and plan never disagree.
-                sqlx::query("INSERT INTO safety_plan_versions (client_id, version, content_sealed, updated_by, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(client_id)
-                    .bind(version + 1)
-                    .bind(sealed)
-                    .bind(by)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            n
-        });
-        if done == 1 {
-            Ok(version + 1)
-        } else {
-            Err(DbError::Conflict)
-        }
     }
 }

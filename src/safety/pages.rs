@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::{SECTIONS, plan_context};
 use crate::care::record::{Access, authorize};
 use crate::db::DbError;
+use crate::db::versioned::Versioned;
 use crate::error::{AppError, AppResult};
 use crate::web::AppState;
 use crate::web::extract::{Form, Page, Signed, check_len};
@@ -48,7 +49,7 @@ struct PlanPage {
 }
 
 /// Opens a sealed plan into its sections.
-async fn open_sections(
+pub async fn open_sections(
     state: &AppState,
     client_id: Uuid,
     sealed: Option<&[u8]>,
@@ -101,7 +102,7 @@ pub async fn show_plan(
     .await?;
     let versions = state
         .db
-        .safety_plan_versions(id)
+        .versions(Versioned::SafetyPlan, id)
         .await?
         .into_iter()
         .map(|v| (v.version, v.updated_by_name, v.created_at.display()))
@@ -137,7 +138,7 @@ pub async fn show_version(
     Path((id, version)): Path<(Uuid, i64)>,
 ) -> AppResult<Response> {
     let (_, event) = authorize(&state, &current.user, id, Access::Read, page.ip.as_deref()).await?;
-    let versions = state.db.safety_plan_versions(id).await?;
+    let versions = state.db.versions(Versioned::SafetyPlan, id).await?;
     let chosen = versions
         .iter()
         .find(|v| v.version == version)
@@ -222,7 +223,7 @@ pub async fn save_plan(
         })?;
     let json = serde_json::to_string(&content).map_err(|e| AppError::Internal(e.to_string()))?;
     let sealed = state.sealer.seal(&plan_context(id), &json).await?;
-    state.db.save_safety_plan(id, &sealed, version, current.user.id).await.map_err(|e| match e {
+    state.db.save_versioned(Versioned::SafetyPlan, id, &sealed, version, current.user.id, None).await.map_err(|e| match e {
         DbError::Conflict => AppError::Conflict("Someone else saved this plan a moment ago. Please reload to see their changes, then add yours.".into()),
         other => other.into(),
     })?;

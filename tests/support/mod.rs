@@ -287,6 +287,20 @@ impl TestApp {
         token
     }
 
+    /// Audit rows with this action and outcome (`success`, `failure`, `denied`).
+    pub async fn audit_count(&self, action: &str, outcome: &str) -> i64 {
+        tend::with_pool!(self.db(), |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND outcome = $2",
+            )
+            .bind(action)
+            .bind(outcome)
+            .fetch_one(pool)
+            .await
+            .expect("count audit rows")
+        })
+    }
+
     /// Runs queued jobs until none is due.
     pub async fn drain_jobs(&self) -> usize {
         let mut ran = 0;
