@@ -164,6 +164,10 @@ test("a client signs in on a phone, reads their record and their account", async
   await page.locator("h1", { hasText: "Your record" }).waitFor();
   assert.match(await page.locator("main").textContent(), /more in control of her anxiety/);
   await checkPage(page, "client record");
+  await page.getByRole("navigation").getByRole("link", { name: "Home" }).click();
+  await page.getByRole("link", { name: "Your plan for therapy" }).click();
+  await page.locator("h1", { hasText: "Your plan for therapy" }).waitFor();
+  await checkPage(page, "client treatment plan");
   await page.getByRole("navigation").getByRole("link", { name: "Practice" }).click();
   await checkPage(page, "practice library");
   await page.getByRole("link", { name: "Slow breathing" }).click();
@@ -243,7 +247,8 @@ test("a therapist signs in with a code, sees the caseload, opens and edits a rec
   await checkPage(page, "therapist home");
   await page.getByRole("navigation").getByRole("link", { name: "Clients" }).click();
   await page.locator("h1", { hasText: "Your clients" }).waitFor();
-  assert.equal(await page.locator("tbody tr").count(), 5);
+  // Five current clients, plus one of each course still in care from the practice's history.
+  assert.equal(await page.locator("tbody tr").count(), 8);
   await checkPage(page, "caseload");
   assert.ok(await page.getByText("Not on track").count() >= 2, "Chloé and Dev are not on track");
   await page.getByRole("link", { name: "Ben Carter" }).click();
@@ -271,6 +276,18 @@ test("a therapist signs in with a code, sees the caseload, opens and edits a rec
   await page.locator("#addendum").waitFor();
   assert.ok(await page.getByText("Ben said the walk with his brother helped.").count() === 1);
   await checkPage(page, "signed note");
+  // The treatment plan: progress from the measures, then a change saved as a new version.
+  await page.getByRole("navigation").getByRole("link", { name: "Clients" }).click();
+  await page.getByRole("link", { name: "Ben Carter" }).click();
+  await page.getByRole("link", { name: "Treatment plan" }).click();
+  await page.locator("h1", { hasText: "Treatment plan" }).waitFor();
+  assert.match(await page.locator("main").textContent(), /three good weeks in a row/);
+  await checkPage(page, "treatment plan");
+  await page.getByRole("link", { name: "Change the plan" }).click();
+  await checkPage(page, "treatment plan form");
+  await page.getByLabel("Problem 2").fill("Sleep that comes late and breaks early");
+  await page.getByRole("button", { name: "Save plan" }).click();
+  await page.getByText("Version 2,").first().waitFor();
   await page.getByRole("navigation").getByRole("link", { name: "Clients" }).click();
   await page.getByLabel("Name").fill("Amara again");
   await page.getByLabel("Email").fill("amara@tend.example");

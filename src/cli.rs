@@ -69,7 +69,8 @@ pub enum Command {
         #[arg(long)]
         from: std::path::PathBuf,
     },
-    /// Print one client's questionnaires as a FHIR R4 Bundle (audited as an export).
+    /// Print one client's questionnaires and treatment plan as a FHIR R4 Bundle (audited as
+    /// an export).
     FhirExport {
         /// The client's email.
         #[arg(long)]
@@ -203,23 +204,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let Some(client) = state.db.user_by_email(&email).await? else {
                 bail!("no account with email {email}")
             };
-            let library = crate::measures::library::Library::get().map_err(anyhow::Error::msg)?;
-            let responses = state.db.submitted_responses(client.id).await?;
+            let bundle = crate::rights::export::fhir_bundle(&state, client.id).await?;
             state
                 .audit
                 .record(
                     Event::new(None, "cli.export_fhir", Outcome::Success).on("client", client.id),
                 )
                 .await?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&crate::measures::fhir::export_bundle(
-                    client.id,
-                    &client.name,
-                    &responses,
-                    library
-                ))?
-            );
+            println!("{}", serde_json::to_string_pretty(&bundle)?);
             Ok(())
         }
         Command::Safety(SafetyCommand::Screen) => safety_screen(),

@@ -193,6 +193,8 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
     seed_coach(state).await?;
     crate::notes::demo::seed(state).await?;
     crate::directory::demo::seed(state).await?;
+    crate::plans::demo::seed(state).await?;
+    crate::outcomes::demo::seed(state, &hash).await?;
     state
         .audit
         .record(Event::new(None, "demo.seeded", Outcome::Success))
@@ -219,7 +221,7 @@ const HISTORIES: [(&str, &str, &[i64], bool); 12] = [
 
 /// Answers in item order that add up to `total`, filling items evenly; PHQ-9 item 9 is set
 /// separately (Hana's most recent form answers it with 1).
-fn answers_for(
+pub(crate) fn answers_for(
     inst: &crate::measures::library::Instrument,
     total: i64,
     item9: i64,

@@ -285,7 +285,8 @@ async fn demo_seeds_a_living_practice_once() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("Demo practice created"));
     assert!(stdout(&env.tend(&["demo"], None, None)).contains("already present"));
-    // Three practice therapists plus the 40 listed only in the demo directory.
+    // Three practice therapists plus the 40 listed only in the demo directory; twelve current
+    // clients and 27 from the practice's year of history.
     let list = stdout(&env.tend(&["admin", "list-users"], None, None));
     let count = |role: &str| {
         list.lines()
@@ -299,7 +300,7 @@ async fn demo_seeds_a_living_practice_once() {
             count("supervisor"),
             count("client")
         ),
-        (1, 3 + 40, 1, 12)
+        (1, 3 + 40, 1, 12 + 27)
     );
     let code = stdout(&env.tend(&["demo", "--code"], None, None));
     assert_eq!(code.trim().len(), 6);

@@ -5,6 +5,7 @@
 //! Pure parts live here ([`Counts`], [`tally`], [`csv`]); `queries` reads the counts and
 //! `pages` serves the report and its CSV.
 
+pub mod demo;
 pub mod pages;
 pub mod queries;
 

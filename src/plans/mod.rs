@@ -11,6 +11,7 @@
 //! [`pages`]. Every read and write goes through [`crate::care::record::authorize`] and is
 //! audited.
 
+pub mod demo;
 pub mod pages;
 pub mod queries;
 
