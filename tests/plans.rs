@@ -119,9 +119,16 @@ async fn a_plan_is_written_measured_reviewed_and_read_by_the_client() {
         "{review}"
     );
 
-    // A second version; the first is kept.
+    // The practice named in the plan became weekly homework.
+    let homework = app.db().homework_of(client.id).await.unwrap();
+    assert_eq!(homework.len(), 1);
+    assert_eq!(homework[0].practice_id, "slow-breathing");
+    assert_eq!(homework[0].every_days, Some(7));
+
+    // A second version; the first is kept, and the homework is not set twice.
     let r = t.post_form(&base, &plan_form("1", "7")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.db().homework_of(client.id).await.unwrap().len(), 1);
     let versions = app
         .db()
         .versions(tend::db::versioned::Versioned::TreatmentPlan, client.id)

@@ -184,7 +184,8 @@ async fn exports_need_a_fresh_password_and_hold_the_whole_record() {
         1
     );
 
-    // The treating therapist may take a copy too, after confirming.
+    // The treating therapist may take a copy too, after confirming: the same record, without
+    // what the client kept to themself (the journal entry was not shared).
     assert_eq!(t.get(&json_path).await.status, StatusCode::SEE_OTHER);
     t.post_form(
         "/account/confirm",
@@ -192,7 +193,16 @@ async fn exports_need_a_fresh_password_and_hold_the_whole_record() {
     )
     .await
     .assert_status(StatusCode::SEE_OTHER);
-    t.get(&json_path).await.assert_status(StatusCode::OK);
+    let theirs = t.get(&json_path).await.assert_status(StatusCode::OK).json();
+    assert_eq!(
+        theirs["treatment_plan"]["problems"][0],
+        "Panic on the train"
+    );
+    assert_eq!(theirs["messages"][0]["text"], "See you Tuesday");
+    assert!(
+        theirs["journal"].as_array().unwrap().is_empty(),
+        "unshared entries stay private"
+    );
 
     // Anyone else is refused with 403, audited, confirmed or not: another therapist, an admin,
     // another client, and an API token (exports are for signed-in browsers).
@@ -238,6 +248,43 @@ async fn deletion_closes_the_account_and_the_purge_leaves_nothing_but_the_audit_
         .await
         .unwrap()
         .unwrap();
+    // Queued work about her: a practice reminder.
+    let later = tend::db::Timestamp::now() + time::Duration::days(1);
+    tend::jobs::enqueue_at(
+        &app.state,
+        &tend::jobs::JobKind::PracticeReminder {
+            user_id: amara.id,
+            due_unix: later.inner().unix_timestamp(),
+        },
+        None,
+        later,
+    )
+    .await
+    .unwrap();
+    let booked = |db: tend::db::Db, id: uuid::Uuid| async move {
+        let n: i64 = tend::with_pool!(&db, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM appointments WHERE client_id = $1 AND status = 'booked'",
+            )
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+        });
+        n
+    };
+    let about_her: i64 = tend::with_pool!(app.db(), |pool| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE subject_id = $1")
+            .bind(amara.id)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
+    assert!(about_her >= 1, "jobs name who they are about");
+    assert!(
+        booked(app.db().clone(), amara.id).await > 0,
+        "the demo books her a session"
+    );
     let mut c = app.signed_in(&amara).await;
     // Deleting needs a fresh confirmation and a ticked box.
     let r = c.post_form("/my/deletion", &[("understand", "1")]).await;
@@ -286,6 +333,11 @@ async fn deletion_closes_the_account_and_the_purge_leaves_nothing_but_the_audit_
             .is_empty()
     );
     assert_eq!(
+        booked(app.db().clone(), amara.id).await,
+        0,
+        "future sessions cancelled"
+    );
+    assert_eq!(
         app.audit_count("client_record.deletion_requested", "success")
             .await,
         1
@@ -323,6 +375,7 @@ async fn deletion_closes_the_account_and_the_purge_leaves_nothing_but_the_audit_
         ("homework", "client_id"),
         ("measure_assignments", "client_id"),
         ("directory_requests", "requester_id"),
+        ("jobs", "subject_id"),
     ] {
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1");
         let n: i64 = tend::with_pool!(app.db(), |pool| {
@@ -354,11 +407,21 @@ async fn a_purge_waits_for_the_retention_period() {
     let r = c.post_form("/my/deletion", &[("understand", "on")]).await;
     assert_eq!(r.status, StatusCode::OK);
     app.drain_jobs().await;
+    // Run early, the purge does nothing and stays queued for its date.
     assert!(
         !tend::rights::purge_if_due(&app.state, client.id)
             .await
             .unwrap()
     );
+    let queued: i64 = tend::with_pool!(app.db(), |pool| {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'purge_client' AND state = 'pending'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    });
+    assert_eq!(queued, 1);
     let kept = app.db().user_by_id(client.id).await.unwrap().unwrap();
     assert!(kept.disabled, "closed, but kept for the retention period");
     let request = app.db().deletion_request(client.id).await.unwrap().unwrap();

@@ -157,14 +157,22 @@ async fn the_job_queue_runs_each_job_once_even_with_concurrent_workers() {
             "x",
             Some(&format!("k{i}")),
             Timestamp::now(),
+            None,
         )
         .await
         .unwrap();
     }
     assert_eq!(
-        db.enqueue_sealed(new_id(), "send_email", "x", Some("k0"), Timestamp::now())
-            .await
-            .unwrap(),
+        db.enqueue_sealed(
+            new_id(),
+            "send_email",
+            "x",
+            Some("k0"),
+            Timestamp::now(),
+            None
+        )
+        .await
+        .unwrap(),
         None,
         "same idempotency key: no second job"
     );
@@ -193,7 +201,7 @@ async fn a_job_whose_worker_died_is_claimed_again_after_its_lease() {
     let app = TestApp::new().await;
     let db = app.db();
     let id = db
-        .enqueue_sealed(new_id(), "send_email", "x", None, Timestamp::now())
+        .enqueue_sealed(new_id(), "send_email", "x", None, Timestamp::now(), None)
         .await
         .unwrap()
         .unwrap();

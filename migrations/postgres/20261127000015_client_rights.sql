@@ -11,3 +11,7 @@ CREATE TABLE deletion_requests (
     requested_at TIMESTAMPTZ NOT NULL,
     purge_after TIMESTAMPTZ NOT NULL
 );
+
+-- Jobs about one client name them, so erasing the client erases their queued work too.
+ALTER TABLE jobs ADD COLUMN subject_id UUID;
+CREATE INDEX jobs_subject ON jobs (subject_id);

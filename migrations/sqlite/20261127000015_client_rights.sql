@@ -11,3 +11,7 @@ CREATE TABLE deletion_requests (
     requested_at TEXT NOT NULL,
     purge_after TEXT NOT NULL
 );
+
+-- Jobs about one client name them, so erasing the client erases their queued work too.
+ALTER TABLE jobs ADD COLUMN subject_id BLOB;
+CREATE INDEX jobs_subject ON jobs (subject_id);

@@ -86,6 +86,22 @@ pub enum JobKind {
 }
 
 impl JobKind {
+    /// The client (or other person) the job is about, when it names one: erasing a client
+    /// erases these jobs. Emails carry only an address, and a purge must not delete itself.
+    pub fn subject(&self) -> Option<Uuid> {
+        match self {
+            JobKind::PracticeReminder { user_id, .. } => Some(*user_id),
+            JobKind::ScreenText { client_id, .. } => Some(*client_id),
+            JobKind::RaiseAlert(alert) => Some(alert.client_id),
+            JobKind::MessageWaiting { recipient_id, .. } => Some(*recipient_id),
+            JobKind::SendEmail(_)
+            | JobKind::EscalateAlert { .. }
+            | JobKind::AlertWebhook { .. }
+            | JobKind::AppointmentReminder { .. }
+            | JobKind::PurgeClient { .. } => None,
+        }
+    }
+
     /// Stored kind name (also shown in logs; never the payload).
     pub fn name(&self) -> &'static str {
         match self {
@@ -170,8 +186,9 @@ impl Wakeup {
 }
 
 impl Db {
-    /// Adds a job with an already-sealed payload; a repeated `idempotency_key` is a no-op.
-    /// Returns the job id, or `None` when the key was already used.
+    /// Adds a job with an already-sealed payload, naming the person it is about when it has
+    /// one; a repeated `idempotency_key` is a no-op. Returns the job id, or `None` when the
+    /// key was already used.
     pub async fn enqueue_sealed(
         &self,
         id: Uuid,
@@ -179,12 +196,13 @@ impl Db {
         sealed_payload: &str,
         idempotency_key: Option<&str>,
         run_at: Timestamp,
+        subject: Option<Uuid>,
     ) -> DbResult<Option<Uuid>> {
         let now = Timestamp::now();
         let inserted = with_pool!(self, |pool| {
             sqlx::query(
-                "INSERT INTO jobs (id, kind, payload, idempotency_key, state, attempts, max_attempts, run_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $7, $7) ON CONFLICT (idempotency_key) DO NOTHING",
+                "INSERT INTO jobs (id, kind, payload, idempotency_key, state, attempts, max_attempts, run_at, created_at, updated_at, subject_id) \
+                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $7, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING",
             )
             .bind(id)
             .bind(kind)
@@ -193,6 +211,7 @@ impl Db {
             .bind(MAX_ATTEMPTS)
             .bind(run_at)
             .bind(now)
+            .bind(subject)
             .execute(pool)
             .await?
             .rows_affected()
@@ -223,7 +242,8 @@ impl Db {
     /// Marks a job done.
     pub async fn complete_job(&self, id: Uuid) -> DbResult<()> {
         with_pool!(self, |pool| {
-            sqlx::query("UPDATE jobs SET state = 'done', locked_until = NULL, last_error = NULL, updated_at = $1 WHERE id = $2")
+            // A finished job keeps no payload: what was sent or screened is not kept twice.
+            sqlx::query("UPDATE jobs SET state = 'done', payload = '', locked_until = NULL, last_error = NULL, updated_at = $1 WHERE id = $2")
                 .bind(Timestamp::now())
                 .bind(id)
                 .execute(pool)
@@ -304,7 +324,14 @@ pub async fn enqueue_at(
     let encoded = base64::engine::general_purpose::STANDARD.encode(sealed);
     let queued = state
         .db
-        .enqueue_sealed(id, job.name(), &encoded, idempotency_key, run_at)
+        .enqueue_sealed(
+            id,
+            job.name(),
+            &encoded,
+            idempotency_key,
+            run_at,
+            job.subject(),
+        )
         .await?;
     state.wakeup.notify();
     Ok(queued)

@@ -420,10 +420,16 @@ pub async fn save(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
         }
     };
-    // The next review counts from the last review, or from today for a plan never reviewed.
+    // The next review counts from the last review, or from the plan's first version: saving
+    // changes never pushes a review further away.
     let since = match state.db.plan_reviews(id).await?.first() {
         Some(r) => r.created_at.inner().date(),
-        None => today(),
+        None => state
+            .db
+            .versions(Versioned::TreatmentPlan, id)
+            .await?
+            .last()
+            .map_or_else(today, |v| v.created_at.inner().date()),
     };
     let dates = PlanDates {
         planned_end: content.planned_end.clone(),
@@ -446,8 +452,9 @@ pub async fn save(
         Ok(_) => {}
         Err(DbError::Conflict) => {
             let current_version = state.db.treatment_plan(id).await?.map_or(0, |r| r.version);
+            // Named after the save button, so the error summary's link lands where to act.
             let errors = vec![FieldError::new(
-                "version",
+                "save",
                 "Someone else saved this plan a moment ago. Your changes are still here: open the plan in another tab to compare, then save again.",
             )];
             let html = render_edit(&state, &page, id, &fields, current_version, errors).await?;
@@ -459,9 +466,33 @@ pub async fn save(
         .audit
         .record(Event {
             action: "treatment_plan.update",
-            ..event
+            ..event.clone()
         })
         .await?;
+    // A practice named in the plan becomes weekly homework, with its reminders and its place
+    // in adherence, unless it is already set. After the plan is saved: if this fails the error
+    // is loud and saving again adds what is missing.
+    let active = state.db.homework_of(id).await?;
+    for practice in content
+        .interventions
+        .iter()
+        .filter_map(|i| i.practice.as_deref())
+    {
+        if active.iter().any(|h| h.practice_id == practice) {
+            continue;
+        }
+        state
+            .db
+            .add_homework(id, current.user.id, practice, None, Some(7))
+            .await?;
+        state
+            .audit
+            .record(Event {
+                action: "homework.assigned",
+                ..event.clone()
+            })
+            .await?;
+    }
     Ok(Redirect::to(&format!("/clients/{id}/plan")).into_response())
 }
 

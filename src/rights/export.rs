@@ -2,9 +2,12 @@
 //! export, the readable HTML document and the record page all render this one value, so they
 //! never disagree. The FHIR export is built from the same sources in [`fhir_bundle`].
 //!
-//! What it holds is the client's copy of their record: session notes appear when signed and
-//! shared with them (the therapist's private notes stay in the clinical record); journal
-//! entries and practice reflections appear whether shared or not, since the client wrote them.
+//! What it holds depends on who reads it ([`Reader`]). The client's copy has everything they
+//! wrote, shared or not, and every conversation they had. A clinician's view (the treating
+//! therapist's copy, or a break-glass read) holds only what the client shared with their
+//! therapists and only the reader's own conversations with the client, as everywhere else in
+//! Tend. Either way session notes appear when signed and shared with the client: the
+//! therapist's private notes stay in the clinical record.
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -18,6 +21,15 @@ use crate::web::AppState;
 
 /// The export format's name and version, so a reader can tell what it holds.
 pub const FORMAT: &str = "tend-client-export/1";
+
+/// Whose view of the record is gathered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// The client themself.
+    Client,
+    /// A clinician (by id): shared items and their own conversations only.
+    Clinician(Uuid),
+}
 
 /// A heading and its text.
 #[derive(Clone, Debug, Serialize)]
@@ -292,9 +304,10 @@ async fn open(state: &AppState, context: &str, sealed: &[u8]) -> AppResult<Strin
     Ok(state.sealer.open(context, sealed).await?)
 }
 
-/// Gathers and opens everything Tend holds about `client_id`. The caller has authorised and
-/// audited the export.
-pub async fn collect(state: &AppState, client_id: Uuid) -> AppResult<ClientExport> {
+/// Gathers and opens what `reader` may see of `client_id`'s record. The caller has authorised
+/// and audited the read.
+pub async fn collect(state: &AppState, client_id: Uuid, reader: Reader) -> AppResult<ClientExport> {
+    let shared_only = reader != Reader::Client;
     let db = &state.db;
     let library = Library::get().map_err(AppError::Internal)?;
     let user = db.user_by_id(client_id).await?.ok_or(AppError::NotFound)?;
@@ -443,6 +456,11 @@ pub async fn collect(state: &AppState, client_id: Uuid) -> AppResult<ClientExpor
     }
     let mut messages = Vec::new();
     for c in db.conversations_for(client_id).await? {
+        if let Reader::Clinician(id) = reader
+            && c.other_id != id
+        {
+            continue;
+        }
         for m in db.latest_messages(c.id, i64::MAX).await? {
             messages.push(Message {
                 conversation_with: c.other_name.clone(),
@@ -458,7 +476,7 @@ pub async fn collect(state: &AppState, client_id: Uuid) -> AppResult<ClientExpor
         }
     }
     let mut journal = Vec::new();
-    for e in db.entries(client_id, false, i64::MAX).await? {
+    for e in db.entries(client_id, shared_only, i64::MAX).await? {
         journal.push(JournalEntry {
             written_at: e.created_at.to_rfc3339(),
             mood: e.mood,
@@ -473,7 +491,7 @@ pub async fn collect(state: &AppState, client_id: Uuid) -> AppResult<ClientExpor
         });
     }
     let mut practice = Vec::new();
-    for c in db.completions(client_id, false, i64::MAX).await? {
+    for c in db.completions(client_id, shared_only, i64::MAX).await? {
         let reflection = match &c.reflection_sealed {
             Some(s) => {
                 Some(open(state, &crate::practice::pages::reflection_context(c.id), s).await?)

@@ -65,8 +65,30 @@ pub fn safe_next(next: &str) -> Option<&str> {
     ok.then_some(next)
 }
 
+/// Queues the purge of `client_id` for `purge_after`. The key names the date, so a request
+/// made again (after a failure) or a purge that ran early queues a fresh job.
+pub async fn queue_purge(
+    state: &AppState,
+    client_id: Uuid,
+    purge_after: Timestamp,
+) -> AppResult<()> {
+    crate::jobs::enqueue_at(
+        state,
+        &crate::jobs::JobKind::PurgeClient { client_id },
+        Some(&format!(
+            "client-purge:{client_id}:{}",
+            purge_after.to_text()
+        )),
+        purge_after,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Purges `client_id` if their deletion request's time has come; audits it. Run by the job
-/// queue at the end of the retention period; harmless when early, repeated or withdrawn.
+/// queue at the end of the retention period. A job that runs before the request's date (the
+/// request was made again later) queues itself for that date, so a purge is never lost; with
+/// no request at all it does nothing.
 pub async fn purge_if_due(state: &AppState, client_id: Uuid) -> AppResult<bool> {
     let purged = state.db.purge_client(client_id, Timestamp::now()).await?;
     if purged {
@@ -76,6 +98,8 @@ pub async fn purge_if_due(state: &AppState, client_id: Uuid) -> AppResult<bool> 
                 Event::new(None, "client_record.purge", Outcome::Success).on("client", client_id),
             )
             .await?;
+    } else if let Some(request) = state.db.deletion_request(client_id).await? {
+        queue_purge(state, client_id, request.purge_after).await?;
     }
     Ok(purged)
 }

@@ -8,9 +8,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use uuid::Uuid;
 
-use super::export::{ClientExport, collect, fhir_bundle};
+use super::export::{ClientExport, Reader, collect, fhir_bundle};
 use super::{is_fresh, safe_next};
-use crate::accounts::signin::{account_event, check_password, verify_totp};
+use crate::accounts::signin::{account_event, check_password, check_second_factor};
 use crate::audit::{Event, Outcome};
 use crate::authz::Grant;
 use crate::care::record::{Access, authorize};
@@ -105,8 +105,9 @@ pub async fn confirm(
     let password_ok = check_password(&state, &current.user.email, get("password"), ip)
         .await?
         .is_some_and(|u| u.id == current.user.id);
+    // The same second-factor check as sign-in: its own rate limit, recovery codes, audit.
     let code_ok = !current.user.totp_enabled
-        || (password_ok && verify_totp(&state, &current.user, get("code").trim()).await?);
+        || (password_ok && check_second_factor(&state, &current.user, get("code"), ip).await?);
     if !(password_ok && code_ok) {
         state
             .audit
@@ -150,6 +151,15 @@ pub async fn own_record(Signed(current): Signed) -> Response {
     Redirect::to(&format!("/clients/{}/record", current.user.id)).into_response()
 }
 
+/// Whose view of the record this reader gets.
+fn reader_of(grant: Grant, current: &CurrentUser) -> Reader {
+    if grant == Grant::Own {
+        Reader::Client
+    } else {
+        Reader::Clinician(current.user.id)
+    }
+}
+
 /// Whether this session confirmed its password recently.
 fn fresh(current: &CurrentUser) -> bool {
     !current.via_bearer && is_fresh(current.session.reauthenticated_at, Timestamp::now())
@@ -164,15 +174,15 @@ pub async fn record(
 ) -> AppResult<Response> {
     let (grant, event) =
         authorize(&state, &current.user, id, Access::Read, page.ip.as_deref()).await?;
-    state
-        .audit
-        .record(Event {
-            action: "client_record.read_all",
-            ..event
-        })
-        .await?;
+    // A break-glass read is named as one, like every other record read.
+    let action = if grant == Grant::BreakGlass {
+        "client_record.read_all_break_glass"
+    } else {
+        "client_record.read_all"
+    };
+    state.audit.record(Event { action, ..event }).await?;
     let own = grant == Grant::Own;
-    let x = collect(&state, id).await?;
+    let x = collect(&state, id, reader_of(grant, &current)).await?;
     let purge_after = state
         .db
         .deletion_request(id)
@@ -270,12 +280,14 @@ async fn export(
     }
     state.audit.record(Event { action, ..event }).await?;
     let body = match format {
-        Format::Json => serde_json::to_string_pretty(&collect(state, id).await?)
-            .map_err(|e| AppError::Internal(e.to_string()))?,
+        Format::Json => {
+            serde_json::to_string_pretty(&collect(state, id, reader_of(grant, current)).await?)
+                .map_err(|e| AppError::Internal(e.to_string()))?
+        }
         Format::Fhir => serde_json::to_string_pretty(&fhir_bundle(state, id).await?)
             .map_err(|e| AppError::Internal(e.to_string()))?,
         Format::Html => Document {
-            x: collect(state, id).await?,
+            x: collect(state, id, reader_of(grant, current)).await?,
         }
         .render()?,
     };
@@ -341,15 +353,22 @@ pub async fn request_deletion(
         .into_response());
     }
     if !crate::web::extract::is_checked(fields.get("understand").map_or("", String::as_str)) {
-        let (grant, _) =
+        let (grant, event) =
             authorize(&state, &current.user, id, Access::Read, page.ip.as_deref()).await?;
+        state
+            .audit
+            .record(Event {
+                action: "client_record.read_all",
+                ..event
+            })
+            .await?;
         let html = RecordPage {
             layout: page.layout("Your record"),
             own: true,
             can_export: matches!(grant, Grant::Own | Grant::Treating),
             fresh: true,
             purge_after: None,
-            x: collect(&state, id).await?,
+            x: collect(&state, id, Reader::Client).await?,
             errors: Errors(vec![FieldError::new(
                 "understand",
                 "Please tick the box to say you understand what deleting means.",
@@ -364,13 +383,7 @@ pub async fn request_deletion(
     // The purge job goes first: if queueing fails nothing has changed and the client can try
     // again; its key makes a second request harmless, and a job whose request is gone does
     // nothing.
-    crate::jobs::enqueue_at(
-        &state,
-        &crate::jobs::JobKind::PurgeClient { client_id: id },
-        Some(&format!("client-purge:{id}")),
-        purge_after,
-    )
-    .await?;
+    super::queue_purge(&state, id, purge_after).await?;
     if state.db.request_deletion(id, now, purge_after).await? {
         state
             .audit

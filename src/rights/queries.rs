@@ -54,9 +54,10 @@ impl Db {
         }))
     }
 
-    /// Records a deletion request made `now` and closes the account, in one transaction: the account is
-    /// disabled, its sessions end, its care relationships end and its API tokens go. `false`
-    /// when a request already exists (nothing changes).
+    /// Records a deletion request made `now` and closes the account, in one transaction: the
+    /// account is disabled, its sessions and API tokens end, its care relationships end, its
+    /// future sessions are cancelled (so no reminder goes out) and its calendar feed stops.
+    /// `false` when a request already exists (nothing changes).
     pub async fn request_deletion(
         &self,
         client_id: Uuid,
@@ -92,6 +93,18 @@ impl Db {
                 .bind(client_id)
                 .execute(&mut *tx)
                 .await?;
+                sqlx::query(
+                    "UPDATE appointments SET status = 'cancelled', sequence = sequence + 1, updated_at = $1, \
+                     changed_by = $2 WHERE client_id = $2 AND status = 'booked' AND starts_at > $1",
+                )
+                .bind(now)
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM calendar_feeds WHERE user_id = $1")
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             n == 1
@@ -110,22 +123,10 @@ impl Db {
         }))
     }
 
-    /// Requests whose retention period has ended by `now`.
-    pub async fn purges_due(&self, now: Timestamp) -> DbResult<Vec<DeletionRequest>> {
-        Ok(with_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT client_id, requested_at, purge_after FROM deletion_requests WHERE purge_after <= $1 \
-                 ORDER BY purge_after LIMIT 100",
-            )
-            .bind(now)
-            .fetch_all(pool)
-            .await?
-        }))
-    }
-
     /// Erases a client whose retention period has ended: every row about them, in one
     /// transaction. Rows that name them without cascading (care relationships, break-glass
-    /// grants, their invitation, their requests to therapists in the directory) go first; the account's own row then takes everything that cascades
+    /// grants, their invitation, their requests to therapists in the directory, queued jobs about
+    /// them) go first; the account's own row then takes everything that cascades
     /// from it (record, measures, plans, notes, messages, practice, appointments, alerts,
     /// sessions, the request itself). The audit trail is not touched: it holds ids, never
     /// content, and its hash chain must stay whole. `false` if the request was withdrawn or
@@ -147,7 +148,9 @@ impl Db {
                 for sql in [
                     "DELETE FROM care_relationships WHERE client_id = $1",
                     "DELETE FROM break_glass_grants WHERE client_id = $1",
-                    "DELETE FROM directory_requests WHERE requester_id = $1",
+                    "DELETE FROM directory_requests WHERE requester_id = $1 \
+                     OR email = (SELECT email FROM users WHERE id = $1)",
+                    "DELETE FROM jobs WHERE subject_id = $1",
                     // PostgreSQL checks messages.sender_id and appointments.changed_by before
                     // the cascades below would reach those rows, so they go explicitly.
                     "DELETE FROM messages WHERE sender_id = $1 OR conversation_id IN \
