@@ -442,8 +442,9 @@ test("an admin manages people, reads the audit trail, and sees break-glass", asy
   await signIn(page, "admin@tend.example", { mfa: true });
   await checkPage(page, "admin home");
   await page.getByRole("navigation").getByRole("link", { name: "People" }).click();
-  // 17 people in the practice and 40 therapists listed in the demo directory.
-  assert.equal(await page.locator("tbody tr").count(), 57);
+  // 17 people in the practice, 27 earlier clients from its year of history, and 40
+  // therapists listed in the demo directory.
+  assert.equal(await page.locator("tbody tr").count(), 84);
   await checkPage(page, "people");
   await page.getByRole("link", { name: "Emergency access to Kofi Asante's record" }).click();
   await checkPage(page, "break-glass");
