@@ -92,7 +92,7 @@ async fn main() {
              VALUES ($1, 'phq9', $2, $3, $4, $3, $5, $6, $7)",
         )
         .bind(id).bind(totals[0]).bind(now).bind(totals[per_client - 1]).bind(per_client as i64)
-        .bind(format!("{status:?}")).bind(status == tend::measures::change::ChangeStatus::ReliablyDeteriorated)
+        .bind(serde_json::to_value(status).unwrap().as_str().unwrap().to_string()).bind(status == tend::measures::change::ChangeStatus::ReliablyDeteriorated)
         .execute(&mut *tx).await.unwrap();
     }
     tx.commit().await.unwrap();

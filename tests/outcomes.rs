@@ -70,6 +70,37 @@ async fn the_report_counts_outcomes_and_withholds_small_numbers() {
             .unwrap();
     });
     let writer = app.db().caseload(ana.id).await.unwrap()[0].id;
+    // The writer came to three sessions last week: two attended, one missed.
+    let session = app
+        .db()
+        .add_session_type(ana.id, "Individual session", 50, "video", 9000)
+        .await
+        .unwrap();
+    for (hours, status) in [(170, "attended"), (150, "attended"), (130, "no_show")] {
+        let starts = tend::db::Timestamp::from(now - time::Duration::hours(hours));
+        let id = uuid::Uuid::now_v7();
+        app.db()
+            .book(&tend::directory::queries::NewAppointment {
+                id,
+                therapist_id: ana.id,
+                client_id: writer,
+                session_type_id: session,
+                starts_at: starts,
+                ends_at: starts + time::Duration::minutes(50),
+                modality: "video".into(),
+                fee_cents: 9000,
+                room: "room".into(),
+                by: writer,
+            })
+            .await
+            .unwrap();
+        assert!(
+            app.db()
+                .set_appointment_status(id, status, ana.id)
+                .await
+                .unwrap()
+        );
+    }
     app.db().ensure_conversations(writer).await.unwrap();
     let conversation = app.db().conversations_for(writer).await.unwrap()[0].id;
     app.db()
@@ -132,8 +163,8 @@ async fn the_report_counts_outcomes_and_withholds_small_numbers() {
     // of Bo's have a plan: one planned to end next year (dropped out before it), one whose
     // planned end has passed (finished, not dropped out).
     let engagement: Vec<_> = rows.iter().filter(|r| r.len() == 6).collect();
-    assert_eq!(engagement[0][..4], ["Ana", "10", "9", "0"]);
-    assert_eq!(engagement[1][..4], ["Bo", "3", "3", "1"]);
+    assert_eq!(engagement[0][..], ["Ana", "10", "9", "0", "2", "1"]);
+    assert_eq!(engagement[1][..], ["Bo", "3", "3", "1", "0", "0"]);
     // All thirteen began 90 days (almost 13 weeks) ago; only the writer is still in touch.
     let retention: Vec<_> = rows.iter().filter(|r| r.len() == 3).collect();
     assert_eq!(retention[0][..], ["4", "13", "1 (8%)"]);
