@@ -71,7 +71,8 @@ def main():
             if token:
                 cmd += ["-H", f"Authorization: Bearer {token}"]
             print(f"\n--- Schemathesis as {role}", flush=True)
-            if subprocess.run(cmd).returncode != 0:
+            # Run from the scratch directory: Schemathesis keeps a cache where it runs.
+            if subprocess.run(cmd, cwd=data).returncode != 0:
                 failed.append(role)
     finally:
         server.terminate()
