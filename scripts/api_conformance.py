@@ -42,7 +42,8 @@ def login(base, tend, env, email, staff):
 
 
 def main():
-    tend, schemathesis = sys.argv[1], sys.argv[2]
+    # Absolute: Schemathesis runs from the scratch directory.
+    tend, schemathesis = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     examples = sys.argv[3] if len(sys.argv) > 3 else "10"
     data = tempfile.mkdtemp(prefix="tend-api-")
     env = {**os.environ, "TEND_DATA_DIR": data, "TEND_LOG_FORMAT": "json"}

@@ -206,15 +206,29 @@ impl From<askama::Error> for AppError {
     }
 }
 
-/// Whether a database error means "cannot reach the database" rather than a bug.
+/// Whether a database error means "cannot write or reach the database now" rather than a bug.
 fn is_unavailable(err: &sqlx::Error) -> bool {
-    matches!(
-        err,
+    match err {
         sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-    )
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        // Out of space (SQLite's SQLITE_FULL; PostgreSQL's class 53), a lost connection (class
+        // 08) or a server shutting down or not yet accepting connections (57P01–57P03): the
+        // write did not happen and trying again later will work, so say that, not "error".
+        sqlx::Error::Database(db) => {
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                db.code().is_some_and(|c| c == "13")
+            } else {
+                db.code().is_some_and(|c| {
+                    c.starts_with("53")
+                        || c.starts_with("08")
+                        || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+                })
+            }
+        }
+        _ => false,
+    }
 }
 
 /// Shorthand for handler results.

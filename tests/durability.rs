@@ -73,3 +73,67 @@ async fn sigterm_shuts_down_cleanly() {
         "tend exits cleanly on SIGTERM: {status:?}"
     );
 }
+
+/// Sets `PRAGMA max_page_count` on every connection of the SQLite pool (holding all of them at
+/// once, so none is missed): SQLite then answers SQLITE_FULL exactly as on a full disk.
+async fn cap_pages(pool: &sqlx::SqlitePool, pages: Option<i64>) {
+    let mut held = Vec::new();
+    for _ in 0..pool.options().get_max_connections() {
+        held.push(pool.acquire().await.unwrap());
+    }
+    for conn in &mut held {
+        let cap = match pages {
+            Some(p) => p,
+            None => sqlx::query_scalar::<_, i64>("PRAGMA page_count")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap(),
+        };
+        sqlx::query(&format!("PRAGMA max_page_count = {cap}"))
+            .execute(&mut **conn)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_gets_a_clear_answer_saves_nothing_by_half_and_corrupts_nothing() {
+    // SQLite's own file; PostgreSQL's disk is its server's (its "disk full", class 53, maps
+    // to the same answer in error.rs).
+    let app = support::TestApp::new().await;
+    let tend::db::Db::Sqlite(pool) = app.db().clone() else {
+        return;
+    };
+    let therapist = app.user(Role::Therapist, "t@tend.test").await;
+    let client = app.client_of(&therapist, "c@tend.test").await;
+    let mut v = app.signed_in(&client).await;
+    let entries =
+        |db: tend::db::Db| async move { db.entries(client.id, false, 100).await.unwrap().len() };
+    v.post_form("/journal", &[("text", "A quiet morning.")])
+        .await;
+    assert_eq!(entries(app.db().clone()).await, 1);
+
+    // The disk fills: no page can be added.
+    cap_pages(&pool, None).await;
+    let long = "The day felt long and I wanted to write all of it down. ".repeat(400);
+    let r = v.post_form("/journal", &[("text", &long)]).await;
+    assert_eq!(
+        r.status,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("Nothing you sent was lost or half-saved"));
+    assert_eq!(entries(app.db().clone()).await, 1, "nothing half-saved");
+
+    // Space again: the file is whole and writing works without a restart.
+    cap_pages(&pool, Some(1_073_741_823)).await;
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    let r = v.post_form("/journal", &[("text", &long)]).await;
+    assert_eq!(r.status, axum::http::StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(entries(app.db().clone()).await, 2);
+}
