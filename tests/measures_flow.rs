@@ -496,7 +496,7 @@ async fn fhir_export_and_import_round_trip_with_alerts_and_access_rules() {
         bundle["entry"][3]["resource"]["interpretation"][0]["text"],
         "mild"
     );
-    // The client may export their own; another therapist may not.
+    // The client may export their own; another therapist may not (403, audited).
     app.api_client(&client)
         .await
         .get(&path)
@@ -507,7 +507,31 @@ async fn fhir_export_and_import_round_trip_with_alerts_and_access_rules() {
         .await
         .get(&path)
         .await
-        .assert_status(StatusCode::NOT_FOUND);
+        .assert_status(StatusCode::FORBIDDEN);
+    // An export needs a token from a sign-in in the last ten minutes.
+    let mut old = app.api_client(&therapist).await;
+    tend::with_pool!(app.db(), |pool| {
+        sqlx::query("UPDATE sessions SET created_at = $1 WHERE user_id = $2")
+            .bind(tend::db::Timestamp::now() - time::Duration::minutes(11))
+            .bind(therapist.id)
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+    old.get(&path).await.assert_status(StatusCode::FORBIDDEN);
+    let denied: i64 = tend::with_pool!(app.db(), |pool| {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'measures.export_fhir' AND outcome = 'denied'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    });
+    assert_eq!(
+        denied, 1,
+        "the stale token's attempt; the stranger's is a denied record read"
+    );
+    let mut api = app.api_client(&therapist).await;
 
     // Import a response from elsewhere, with item 9 answered: scored, stored, alert raised.
     let mut qr = bundle["entry"][2]["resource"].clone();

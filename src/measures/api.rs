@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 
 use super::library::Library;
 use super::scoring::{Score, ScoreError, score};
-use crate::audit::Event;
+use crate::audit::{Event, Outcome};
+use crate::authz::Grant;
 use crate::care::record::{Access, authorize};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::web::AppState;
@@ -94,13 +95,14 @@ pub async fn score_answers(
     })
 }
 
-/// A client's questionnaires as a FHIR R4 Bundle (the client, or a clinician treating them;
-/// audited as an export).
+/// A client's questionnaires as a FHIR R4 Bundle: an export, so only the client or a clinician
+/// treating them (not an admin under break-glass, and 403 for anyone else), with a token from
+/// a sign-in in the last 10 minutes (step-up, as for the record exports); audited.
 #[utoipa::path(get, path = "/api/v1/clients/{id}/fhir", tag = "measures", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Client id")),
     responses((status = 200, description = "A FHIR R4 collection Bundle: Patient, Questionnaire, QuestionnaireResponse and Observation resources", content_type = "application/fhir+json"),
               (status = 401, description = "No valid token", content_type = "application/problem+json"),
-              (status = 404, description = "No such client, or not the caller's to see", content_type = "application/problem+json")))]
+              (status = 403, description = "Not the client or their therapist, or the token is older than 10 minutes: sign in again for a fresh one", content_type = "application/problem+json")))]
 pub async fn export_fhir(
     State(state): State<AppState>,
     SourceIp(ip): SourceIp,
@@ -108,14 +110,32 @@ pub async fn export_fhir(
     Path(id): Path<uuid::Uuid>,
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    let (_, event) = authorize(&state, &current.user, id, Access::Read, ip.as_deref()).await?;
+    let (grant, event) =
+        match authorize(&state, &current.user, id, Access::Read, ip.as_deref()).await {
+            Ok(ok) => ok,
+            // Refused (and audited) for any id alike, so 403 reveals nothing.
+            Err(AppError::NotFound) => return Err(AppError::Forbidden),
+            Err(e) => return Err(e),
+        };
+    let at = crate::db::Timestamp::now();
+    let signed_in = Some(current.session.created_at).max(current.session.reauthenticated_at);
+    let allowed =
+        matches!(grant, Grant::Own | Grant::Treating) && crate::rights::is_fresh(signed_in, at);
     state
         .audit
         .record(Event {
             action: "measures.export_fhir",
+            outcome: if allowed {
+                Outcome::Success
+            } else {
+                Outcome::Denied
+            },
             ..event
         })
         .await?;
+    if !allowed {
+        return Err(AppError::Forbidden);
+    }
     let client = state.db.user_by_id(id).await?.ok_or(AppError::NotFound)?;
     let library = Library::get().map_err(AppError::Internal)?;
     let responses = state.db.submitted_responses(id).await?;
