@@ -95,7 +95,8 @@ pub struct Config {
     )]
     pub not_on_track_after: usize,
 
-    /// Trust `X-Forwarded-For` for the client address (only behind your own reverse proxy).
+    /// Take the client address from the last `X-Forwarded-For` entry, the one your reverse
+    /// proxy appends (only behind your own proxy, which must append it).
     #[arg(long, env = "TEND_TRUST_PROXY", default_value_t = false, global = true)]
     pub trust_proxy: bool,
 

@@ -142,6 +142,14 @@ pub async fn seed(state: &AppState) -> anyhow::Result<SeedReport> {
     if state.db.user_by_email(STAFF[0].1).await?.is_some() {
         return Ok(SeedReport { created: false });
     }
+    // A practice with its own admin is real: the demo's published password and two-step
+    // secret must never be added to it.
+    if state.db.has_admin().await? {
+        anyhow::bail!(
+            "this practice already has its own accounts, so the demo adds none (its admin has a \
+             published password); use an empty data directory or database for the demo"
+        );
+    }
     // One hash for all: demo accounts share a password, and Argon2 is slow on purpose.
     let hash = hash_password(DEMO_PASSWORD).map_err(anyhow::Error::msg)?;
     let mut staff_ids = std::collections::HashMap::new();

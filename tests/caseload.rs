@@ -36,6 +36,8 @@ async fn messages_waiting_and_overdue_questionnaires_need_attention() {
     let mut v = app.signed_in(&t).await;
     let page = v.get("/clients").await;
     assert!(attention(&page.body).is_empty());
+    // Viewing a caseload is an access decision too, and is logged.
+    assert_eq!(app.audit_count("caseload.view", "success").await, 1);
     assert!(page.body.contains("Nobody is waiting on you right now"));
 
     // Wren writes; nobody has answered yet.

@@ -307,6 +307,38 @@ async fn demo_seeds_a_living_practice_once() {
 }
 
 #[tokio::test]
+async fn the_demo_never_seeds_a_practice_that_has_its_own_admin() {
+    let env = env().await;
+    let o = env.tend(
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "lead@tend.test",
+            "--name",
+            "Lead",
+            "--role",
+            "admin",
+        ],
+        Some(support::PASSWORD),
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = env.tend(&["demo"], None, None);
+    assert!(!o.status.success(), "the demo refuses a real practice");
+    assert!(
+        stderr(&o).contains("already has its own accounts"),
+        "{}",
+        stderr(&o)
+    );
+    let list = stdout(&env.tend(&["admin", "list-users"], None, None));
+    assert!(
+        !list.contains("admin@tend.example"),
+        "no demo account was added"
+    );
+}
+
+#[tokio::test]
 async fn keys_rotate_and_config_redacts_secrets() {
     let env = env().await;
     env.tend(&["demo"], None, None);

@@ -240,6 +240,7 @@ async fn item_9_shows_crisis_resources_and_raises_an_urgent_alert_that_escalates
     );
 
     let alerts_page = t.get("/alerts").await.assert_status(StatusCode::OK);
+    assert_eq!(app.audit_count("alerts.view", "success").await, 1);
     assert!(alerts_page.body.contains("escalated"));
     t.post_form(
         &format!("/alerts/{}", alerts[0].id),

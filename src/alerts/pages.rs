@@ -27,6 +27,10 @@ pub async fn show_alerts(
     page: Page,
     Signed(current): Signed,
 ) -> AppResult<Response> {
+    state
+        .audit
+        .viewed(current.user.principal(), "alerts.view", page.ip.as_deref())
+        .await?;
     let alerts = state.db.alerts_for(current.user.id, false).await?;
     Ok(Html(
         AlertsPage {

@@ -164,6 +164,19 @@ impl Audit {
         }
     }
 
+    /// Records that `who` viewed a list drawn from many records (a caseload, alerts, the
+    /// practice report): every access decision is logged, not only single-record reads.
+    pub async fn viewed(
+        &self,
+        who: crate::authz::Principal,
+        action: &'static str,
+        ip: Option<&str>,
+    ) -> DbResult<()> {
+        self.record(Event::new(Some(who), action, Outcome::Success).from_ip(ip))
+            .await?;
+        Ok(())
+    }
+
     /// Appends one entry. A failure here is returned, never swallowed: callers treat an
     /// unrecorded access as a failed request.
     pub async fn record(&self, event: Event) -> DbResult<Entry> {

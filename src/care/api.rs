@@ -43,8 +43,13 @@ pub struct ClientRecord {
               (status = 403, description = "Not a clinician", content_type = "application/problem+json")))]
 pub async fn list_clients(
     State(state): State<AppState>,
+    SourceIp(ip): SourceIp,
     Signed(current): Signed,
 ) -> AppResult<Json<Vec<ClientSummary>>> {
+    state
+        .audit
+        .viewed(current.user.principal(), "caseload.list", ip.as_deref())
+        .await?;
     let clients = state.db.caseload(current.user.id).await?;
     Ok(Json(
         clients

@@ -114,6 +114,14 @@ pub async fn show_caseload(
     Signed(current): Signed,
     Query(q): Query<CaseloadQuery>,
 ) -> AppResult<Response> {
+    state
+        .audit
+        .viewed(
+            current.user.principal(),
+            "caseload.view",
+            page.ip.as_deref(),
+        )
+        .await?;
     let notice = q.invited.map(
         |_| "Invitation sent. Your client will get an email with a link to set up their account.",
     );

@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use super::queries::Engagement;
 use super::{GROUPS, Line, MIN_CLIENTS, tally};
-use crate::audit::{Event, Outcome};
 use crate::error::AppResult;
 use crate::measures::library::Library;
 use crate::web::AppState;
@@ -98,23 +97,6 @@ async fn outcome_lines(state: &AppState) -> AppResult<(Vec<Line>, Vec<Line>)> {
     Ok((tally(&practice), tally(&therapists)))
 }
 
-/// Records that `current` read the figures (`action`).
-async fn record_reading(
-    state: &AppState,
-    page: &Page,
-    current: &crate::web::middleware::CurrentUser,
-    action: &'static str,
-) -> AppResult<()> {
-    state
-        .audit
-        .record(
-            Event::new(Some(current.user.principal()), action, Outcome::Success)
-                .from_ip(page.ip.as_deref()),
-        )
-        .await?;
-    Ok(())
-}
-
 /// `GET /outcomes`
 pub async fn show_report(
     State(state): State<AppState>,
@@ -138,7 +120,14 @@ pub async fn show_report(
         },
         async { Ok(state.db.retention(now).await?) },
     )?;
-    record_reading(&state, &page, &current, "outcomes.view").await?;
+    state
+        .audit
+        .viewed(
+            current.user.principal(),
+            "outcomes.view",
+            page.ip.as_deref(),
+        )
+        .await?;
     let html = ReportPage {
         layout: page.layout("Practice outcomes"),
         practice,
@@ -162,7 +151,14 @@ pub async fn download_csv(
 ) -> AppResult<Response> {
     // Only the outcome counts go in the file, so only they are read.
     let (mut lines, therapists) = outcome_lines(&state).await?;
-    record_reading(&state, &page, &current, "outcomes.export").await?;
+    state
+        .audit
+        .viewed(
+            current.user.principal(),
+            "outcomes.export",
+            page.ip.as_deref(),
+        )
+        .await?;
     lines.extend(therapists);
     let body = super::csv(&lines, instrument_name);
     let mut response = body.into_response();

@@ -50,17 +50,27 @@ pub struct CsrfToken(pub String);
 #[derive(Clone, Debug)]
 pub struct ClientIp(pub Option<String>);
 
-/// Finds the source address: the socket peer, or the first `X-Forwarded-For` hop when the
-/// operator says a trusted proxy is in front.
+/// The address the trusted proxy saw: the last `X-Forwarded-For` entry, the one the proxy
+/// itself appended. Earlier entries are whatever the client chose to send, so trusting the
+/// first would let anyone pick the address the audit trail and the rate limits see.
+fn forwarded_client(header: &str) -> Option<&str> {
+    header
+        .rsplit(',')
+        .map(str::trim)
+        .find(|hop| !hop.is_empty())
+}
+
+/// Finds the source address: the socket peer, or the hop the trusted proxy recorded when the
+/// operator says one is in front.
 fn client_ip(req: &Request, trust_proxy: bool) -> Option<String> {
     if trust_proxy
         && let Some(forwarded) = req
             .headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-        && let Some(first) = forwarded.split(',').next()
+        && let Some(hop) = forwarded_client(forwarded)
     {
-        return Some(first.trim().to_string());
+        return Some(hop.to_string());
     }
     req.extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
@@ -387,4 +397,21 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         }
     };
     Response::from_parts(parts, body)
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use super::forwarded_client;
+
+    #[test]
+    fn the_proxy_s_own_entry_is_the_one_trusted() {
+        assert_eq!(forwarded_client("203.0.113.9"), Some("203.0.113.9"));
+        // A client that sends its own header cannot choose its address.
+        assert_eq!(
+            forwarded_client("10.0.0.1, 6.6.6.6 , 203.0.113.9"),
+            Some("203.0.113.9")
+        );
+        assert_eq!(forwarded_client("203.0.113.9, "), Some("203.0.113.9"));
+        assert_eq!(forwarded_client(" , "), None);
+    }
 }
