@@ -49,6 +49,16 @@ pub enum Access {
     Write,
 }
 
+/// The client's name, for a page about a record the caller was already authorised to read.
+pub async fn client_name(state: &AppState, client_id: Uuid) -> AppResult<String> {
+    Ok(state
+        .db
+        .user_by_id(client_id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .name)
+}
+
 /// Asks the policy whether `who` may read or write `client_id`'s record. A refusal is audited
 /// as denied and answers 404, so nobody learns which ids belong to clients they may not see.
 /// On success returns the grant and the success event, for the caller to record at the right

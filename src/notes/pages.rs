@@ -12,7 +12,7 @@ use super::queries::{Change, NoteRow, NoteWrite};
 use super::{ADDENDUM_MAX, Intent, NoteInput, NoteTemplate, addendum_context, note_context};
 use crate::audit::Event;
 use crate::authz::Role;
-use crate::care::record::{Access, authorize};
+use crate::care::record::{Access, authorize, client_name};
 use crate::db::{Timestamp, new_id};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::web::AppState;
@@ -143,16 +143,6 @@ fn views(template: NoteTemplate, content: &BTreeMap<String, String>) -> Vec<Sect
             text: content.get(s.field).cloned().unwrap_or_default(),
         })
         .collect()
-}
-
-/// The client's name (the record was already authorised).
-async fn client_name(state: &AppState, client_id: Uuid) -> AppResult<String> {
-    Ok(state
-        .db
-        .user_by_id(client_id)
-        .await?
-        .ok_or(AppError::NotFound)?
-        .name)
 }
 
 /// The appointments a note could belong to, as select options.

@@ -68,6 +68,23 @@ pub struct Intervention {
     pub practice: Option<String>,
 }
 
+impl Intervention {
+    /// In one line of words, with the practice's title (for exports and records).
+    pub fn sentence(&self) -> String {
+        match &self.practice {
+            Some(p) if self.text.is_empty() => {
+                format!("Practice: {}", crate::practice::library::title_of(p))
+            }
+            Some(p) => format!(
+                "{} (practice: {})",
+                self.text,
+                crate::practice::library::title_of(p)
+            ),
+            None => self.text.clone(),
+        }
+    }
+}
+
 /// A plan's content, sealed at rest as one JSON document.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlanContent {

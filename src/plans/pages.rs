@@ -15,7 +15,7 @@ use super::{
 };
 use crate::audit::Event;
 use crate::authz::Role;
-use crate::care::record::{Access, authorize};
+use crate::care::record::{Access, authorize, client_name};
 use crate::db::versioned::{PlanDates, Versioned};
 use crate::db::{DbError, new_id};
 use crate::error::{AppError, AppResult, FieldError};
@@ -133,16 +133,6 @@ fn today() -> time::Date {
     time::OffsetDateTime::now_utc().date()
 }
 
-/// The client's name (the record was already authorised).
-async fn client_name(state: &AppState, client_id: Uuid) -> AppResult<String> {
-    Ok(state
-        .db
-        .user_by_id(client_id)
-        .await?
-        .ok_or(AppError::NotFound)?
-        .name)
-}
-
 /// Opens a plan row's content.
 pub async fn open_plan(state: &AppState, client_id: Uuid, sealed: &[u8]) -> AppResult<PlanContent> {
     let json = state.sealer.open(&plan_context(client_id), sealed).await?;
@@ -222,11 +212,10 @@ pub fn describe(plan: &PlanContent, library: &Library) -> (Vec<GoalView>, Vec<In
         .iter()
         .map(|iv| InterventionView {
             text: iv.text.clone(),
-            practice: iv.practice.as_ref().map(|p| {
-                let title = crate::practice::library::find(p)
-                    .map_or_else(|| p.clone(), |x| x.title.clone());
-                (p.clone(), title)
-            }),
+            practice: iv
+                .practice
+                .as_ref()
+                .map(|p| (p.clone(), crate::practice::library::title_of(p))),
         })
         .collect();
     (goals, interventions)

@@ -79,6 +79,12 @@ pub fn find(id: &str) -> Option<&'static Practice> {
     all().ok()?.iter().find(|p| p.id == id)
 }
 
+/// A practice's title, or its id when the library no longer has it (an old plan or record
+/// may name a practice since retired).
+pub fn title_of(id: &str) -> String {
+    find(id).map_or_else(|| id.to_string(), |p| p.title.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -294,11 +294,6 @@ pub struct ClientExport {
     pub homework: Vec<Homework>,
 }
 
-/// A practice's title, or its id when the library no longer has it.
-fn practice_title(id: &str) -> String {
-    crate::practice::library::find(id).map_or_else(|| id.to_string(), |p| p.title.clone())
-}
-
 /// Opens a sealed value.
 async fn open(state: &AppState, context: &str, sealed: &[u8]) -> AppResult<String> {
     Ok(state.sealer.open(context, sealed).await?)
@@ -369,7 +364,7 @@ pub async fn collect(state: &AppState, client_id: Uuid, reader: Reader) -> AppRe
         .collect();
     let treatment_plan = match load_plan(state, client_id).await? {
         Some((row, content)) => {
-            let (goals, interventions) = describe(&content, library);
+            let (goals, _) = describe(&content, library);
             Some(TreatmentPlan {
                 version: row.version,
                 updated_at: row.updated_at.to_rfc3339(),
@@ -384,13 +379,10 @@ pub async fn collect(state: &AppState, client_id: Uuid, reader: Reader) -> AppRe
                         (None, None) => g.text,
                     })
                     .collect(),
-                interventions: interventions
-                    .into_iter()
-                    .map(|i| match i.practice {
-                        Some((_, title)) if i.text.is_empty() => format!("Practice: {title}"),
-                        Some((_, title)) => format!("{} (practice: {title})", i.text),
-                        None => i.text,
-                    })
+                interventions: content
+                    .interventions
+                    .iter()
+                    .map(crate::plans::Intervention::sentence)
                     .collect(),
                 reviews: load_reviews(state, client_id)
                     .await?
@@ -500,7 +492,7 @@ pub async fn collect(state: &AppState, client_id: Uuid, reader: Reader) -> AppRe
         };
         practice.push(PracticeSession {
             completed_at: c.completed_at.to_rfc3339(),
-            practice: practice_title(&c.practice_id),
+            practice: crate::practice::library::title_of(&c.practice_id),
             minutes: c.minutes,
             mood_before: c.mood_before,
             mood_after: c.mood_after,
@@ -522,7 +514,7 @@ pub async fn collect(state: &AppState, client_id: Uuid, reader: Reader) -> AppRe
             None => None,
         };
         homework.push(Homework {
-            practice: practice_title(&h.practice_id),
+            practice: crate::practice::library::title_of(&h.practice_id),
             note,
             every_days: h.every_days,
             set_at: h.created_at.to_rfc3339(),
@@ -657,14 +649,7 @@ fn plan_resources(
     let activities: Vec<Value> = content
         .interventions
         .iter()
-        .map(|iv| {
-            let text = match &iv.practice {
-                Some(p) if iv.text.is_empty() => format!("Practice: {}", practice_title(p)),
-                Some(p) => format!("{} (practice: {})", iv.text, practice_title(p)),
-                None => iv.text.clone(),
-            };
-            json!({"detail": {"status": "in-progress", "description": text}})
-        })
+        .map(|iv| json!({"detail": {"status": "in-progress", "description": iv.sentence()}}))
         .collect();
     let mut plan = json!({
         "resourceType": "CarePlan",

@@ -160,9 +160,55 @@ fn reader_of(grant: Grant, current: &CurrentUser) -> Reader {
     }
 }
 
+/// Sends the person to confirm their password, then on to `next` (a local path).
+fn confirm_first(next: &str) -> Response {
+    let to = format!(
+        "/account/confirm?next={}",
+        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+    );
+    Redirect::to(&to).into_response()
+}
+
 /// Whether this session confirmed its password recently.
 fn fresh(current: &CurrentUser) -> bool {
     !current.via_bearer && is_fresh(current.session.reauthenticated_at, Timestamp::now())
+}
+
+/// Authorises and audits a read of the whole record, then renders the record page with
+/// `errors` (from the deletion form).
+async fn show_record(
+    state: &AppState,
+    page: &Page,
+    current: &CurrentUser,
+    id: Uuid,
+    errors: Vec<FieldError>,
+) -> AppResult<String> {
+    let (grant, event) =
+        authorize(state, &current.user, id, Access::Read, page.ip.as_deref()).await?;
+    // A break-glass read is named as one, like every other record read.
+    let action = if grant == Grant::BreakGlass {
+        "client_record.read_all_break_glass"
+    } else {
+        "client_record.read_all"
+    };
+    state.audit.record(Event { action, ..event }).await?;
+    let own = grant == Grant::Own;
+    let x = collect(state, id, reader_of(grant, current)).await?;
+    let purge_after = state
+        .db
+        .deletion_request(id)
+        .await?
+        .map(|d| d.purge_after.display());
+    Ok(RecordPage {
+        layout: page.layout(if own { "Your record" } else { "Full record" }),
+        own,
+        can_export: matches!(grant, Grant::Own | Grant::Treating),
+        fresh: fresh(current),
+        purge_after,
+        x,
+        errors: Errors(errors),
+    }
+    .render()?)
 }
 
 /// `GET /clients/{id}/record`: the whole record as one readable page.
@@ -172,32 +218,7 @@ pub async fn record(
     Signed(current): Signed,
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
-    let (grant, event) =
-        authorize(&state, &current.user, id, Access::Read, page.ip.as_deref()).await?;
-    // A break-glass read is named as one, like every other record read.
-    let action = if grant == Grant::BreakGlass {
-        "client_record.read_all_break_glass"
-    } else {
-        "client_record.read_all"
-    };
-    state.audit.record(Event { action, ..event }).await?;
-    let own = grant == Grant::Own;
-    let x = collect(&state, id, reader_of(grant, &current)).await?;
-    let purge_after = state
-        .db
-        .deletion_request(id)
-        .await?
-        .map(|d| d.purge_after.display());
-    let html = RecordPage {
-        layout: page.layout(if own { "Your record" } else { "Full record" }),
-        own,
-        can_export: matches!(grant, Grant::Own | Grant::Treating),
-        fresh: fresh(&current),
-        purge_after,
-        x,
-        errors: Errors(Vec::new()),
-    }
-    .render()?;
+    let html = show_record(&state, &page, &current, id, Vec::new()).await?;
     Ok(Html(html).into_response())
 }
 
@@ -271,12 +292,7 @@ async fn export(
         if current.via_bearer {
             return Err(AppError::Forbidden);
         }
-        let next = format!("/clients/{id}/{suffix}");
-        let to = format!(
-            "/account/confirm?next={}",
-            url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-        );
-        return Ok(Redirect::to(&to).into_response());
+        return Ok(confirm_first(&format!("/clients/{id}/{suffix}")));
     }
     state.audit.record(Event { action, ..event }).await?;
     let body = match format {
@@ -345,36 +361,14 @@ pub async fn request_deletion(
 ) -> AppResult<Response> {
     let id = current.user.id;
     if !fresh(&current) {
-        return Ok(Redirect::to(&format!(
-            "/account/confirm?next={}",
-            url::form_urlencoded::byte_serialize(format!("/clients/{id}/record#delete").as_bytes())
-                .collect::<String>()
-        ))
-        .into_response());
+        return Ok(confirm_first(&format!("/clients/{id}/record#delete")));
     }
     if !crate::web::extract::is_checked(fields.get("understand").map_or("", String::as_str)) {
-        let (grant, event) =
-            authorize(&state, &current.user, id, Access::Read, page.ip.as_deref()).await?;
-        state
-            .audit
-            .record(Event {
-                action: "client_record.read_all",
-                ..event
-            })
-            .await?;
-        let html = RecordPage {
-            layout: page.layout("Your record"),
-            own: true,
-            can_export: matches!(grant, Grant::Own | Grant::Treating),
-            fresh: true,
-            purge_after: None,
-            x: collect(&state, id, Reader::Client).await?,
-            errors: Errors(vec![FieldError::new(
-                "understand",
-                "Please tick the box to say you understand what deleting means.",
-            )]),
-        }
-        .render()?;
+        let errors = vec![FieldError::new(
+            "understand",
+            "Please tick the box to say you understand what deleting means.",
+        )];
+        let html = show_record(&state, &page, &current, id, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
     }
     let days = state.config.record_retention_days.max(0);
