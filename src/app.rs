@@ -93,6 +93,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .coach_model
         .clone()
         .unwrap_or_else(crate::coach::default_model_dir);
+    let coach = Arc::new(crate::coach::Engine::new(&coach_dir));
+    let safety_head = config
+        .safety_model
+        .clone()
+        .unwrap_or_else(crate::safety::meaning::default_head_path);
     let mailer = Mailer::from_config(
         config.smtp_url.as_deref(),
         &config.mail_from,
@@ -109,7 +114,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         hub: crate::messaging::hub::Hub::default(),
         crisis: crate::safety::crisis::Cache::default(),
         faults: Arc::default(),
-        coach: Arc::new(crate::coach::Engine::new(&coach_dir)),
+        meaning: Arc::new(crate::safety::meaning::MeaningScreen::new(
+            &safety_head,
+            Arc::clone(&coach),
+        )),
+        coach,
         directory: crate::directory::queries::DirectoryIndex::default(),
     })
 }

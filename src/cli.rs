@@ -108,6 +108,20 @@ pub enum SafetyCommand {
         #[arg(long)]
         show_errors: bool,
     },
+    /// Train the risk screen's meaning model (`head.json`) from labelled TSV files, with
+    /// thresholds chosen by cross-validation. Needs the coach's encoder (`coach/model`).
+    Train {
+        /// Labelled TSV files to learn from. The held-out `fresh.tsv` is refused.
+        #[arg(default_values = ["safety/eval/dev.tsv", "safety/eval/heldout.tsv", "safety/train/written.tsv", "safety/train/everyday.tsv", "safety/train/annomi_client.tsv"])]
+        files: Vec<std::path::PathBuf>,
+        /// Where to write the head.
+        #[arg(long, default_value = "safety/model/head.json")]
+        out: std::path::PathBuf,
+        /// Also write each statement's label and encoded vector, one JSON array per line, for
+        /// trying other classifiers outside Tend.
+        #[arg(long)]
+        vectors: Option<std::path::PathBuf>,
+    },
 }
 
 /// `tend admin …`
@@ -214,17 +228,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&bundle)?);
             Ok(())
         }
-        Command::Safety(SafetyCommand::Screen) => safety_screen(),
+        Command::Safety(SafetyCommand::Screen) => safety_screen(&meaning_screen(&config)),
         Command::Safety(SafetyCommand::Eval { files, show_errors }) => {
-            safety_eval(&files, show_errors)
+            safety_eval(&meaning_screen(&config), &files, show_errors)
         }
-        Command::Coach(cmd) => {
-            let dir = config
-                .coach_model
-                .clone()
-                .unwrap_or_else(crate::coach::default_model_dir);
-            coach(&crate::coach::Engine::new(&dir), cmd)
-        }
+        Command::Safety(SafetyCommand::Train {
+            files,
+            out,
+            vectors,
+        }) => safety_train(&config, &files, &out, vectors.as_deref()),
+        Command::Coach(cmd) => coach(&coach_engine(&config), cmd),
         Command::Backup { out } => {
             let bytes = crate::backup::backup(&config, &out).await?;
             println!(
@@ -377,18 +390,124 @@ async fn rotate_keys(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `tend safety screen`: stdin lines in, JSON lines out.
-fn safety_screen() -> anyhow::Result<()> {
+/// The coach's engine for the configured model directory.
+fn coach_engine(config: &Config) -> std::sync::Arc<crate::coach::Engine> {
+    let dir = config
+        .coach_model
+        .clone()
+        .unwrap_or_else(crate::coach::default_model_dir);
+    std::sync::Arc::new(crate::coach::Engine::new(&dir))
+}
+
+/// The risk screen's meaning model as configured (off, with a logged error, when missing).
+fn meaning_screen(config: &Config) -> crate::safety::meaning::MeaningScreen {
+    let head = config
+        .safety_model
+        .clone()
+        .unwrap_or_else(crate::safety::meaning::default_head_path);
+    crate::safety::meaning::MeaningScreen::new(&head, coach_engine(config))
+}
+
+/// `tend safety screen`: stdin lines in, JSON lines out (phrase rules and meaning).
+fn safety_screen(meaning: &crate::safety::meaning::MeaningScreen) -> anyhow::Result<()> {
     use std::io::{BufRead, Write};
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in stdin.lock().lines() {
         let line = line?;
-        let result = crate::safety::screen::screen(&line);
+        let result = meaning
+            .screen_blocking(&line)
+            .map_err(|e| anyhow::anyhow!("screening failed: {e}"))?;
         serde_json::to_writer(&mut out, &result)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;
+    Ok(())
+}
+
+/// `tend safety train`: encodes the labelled statements, fits the head, writes it.
+fn safety_train(
+    config: &Config,
+    files: &[std::path::PathBuf],
+    out: &std::path::Path,
+    vectors_out: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use crate::safety::meaning::{TRAIN_MAX_TOKENS, file_sha256};
+    use crate::safety::training::{Example, Settings, train};
+    if let Some(held_out) = files.iter().find(|f| f.ends_with("fresh.tsv")) {
+        bail!(
+            "{} is the held-out set: it is for reporting only and must never be trained on",
+            held_out.display()
+        );
+    }
+    let engine = coach_engine(config);
+    let model = engine.model().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut rows = Vec::new();
+    for file in files {
+        rows.extend(crate::safety::screen::parse_labelled(
+            &std::fs::read_to_string(file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?,
+        ));
+    }
+    // Encoded in batches of similar length, so little of each batch is padding.
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| rows[i].2.len());
+    let mut vectors = vec![Vec::new(); rows.len()];
+    for batch in order.chunks(16) {
+        let texts: Vec<&str> = batch.iter().map(|&i| rows[i].2.as_str()).collect();
+        let encoded = model
+            .embed_texts(&texts, TRAIN_MAX_TOKENS)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for (&i, v) in batch.iter().zip(encoded) {
+            vectors[i] = v;
+        }
+    }
+    let examples: Vec<Example> = rows
+        .iter()
+        .zip(vectors)
+        .map(|((level, category, _), vector)| Example {
+            vector,
+            level: *level,
+            category: *category,
+        })
+        .collect();
+    if let Some(path) = vectors_out {
+        let mut lines = String::new();
+        for ((level, category, _), e) in rows.iter().zip(&examples) {
+            let category = category.map_or("none", crate::safety::screen::Category::as_str);
+            lines += &serde_json::to_string(&(level.as_str(), category, &e.vector))?;
+            lines.push('\n');
+        }
+        std::fs::write(path, lines)?;
+    }
+    let sha = file_sha256(&engine.dir().join("model.safetensors")).map_err(anyhow::Error::msg)?;
+    let names = files.iter().map(|f| f.display().to_string()).collect();
+    let head = train(&examples, &Settings::default(), sha, names).map_err(anyhow::Error::msg)?;
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(out, serde_json::to_string(&head)? + "\n")?;
+    let t = &head.training;
+    let cv = &t.cross_validated;
+    println!(
+        "Trained on {} statements ({} urgent, {} risk); {} hidden units, L2 {}; thresholds urgent {:.3}, risk {:.3}.\n\
+         Cross-validated ({} folds, seed {}), meaning alone: urgent recall {:.3} precision {:.3}; \
+         any-risk recall {:.3} precision {:.3}.\nWrote {}.",
+        t.rows,
+        t.urgent,
+        t.risk,
+        t.hidden,
+        t.l2,
+        head.urgent_threshold,
+        head.risk_threshold,
+        t.folds,
+        t.seed,
+        cv.urgent_recall,
+        cv.urgent_precision,
+        cv.risk_recall,
+        cv.risk_precision,
+        out.display()
+    );
     Ok(())
 }
 
@@ -441,9 +560,14 @@ fn coach(engine: &crate::coach::Engine, cmd: CoachCommand) -> anyhow::Result<()>
     Ok(())
 }
 
-/// `tend safety eval`: recall and precision on labelled files.
-fn safety_eval(files: &[std::path::PathBuf], show_errors: bool) -> anyhow::Result<()> {
-    use crate::safety::screen::{evaluate, parse_tsv};
+/// `tend safety eval`: recall and precision on labelled files, for the phrase rules alone
+/// and with the meaning screen (when it can run).
+fn safety_eval(
+    meaning: &crate::safety::meaning::MeaningScreen,
+    files: &[std::path::PathBuf],
+    show_errors: bool,
+) -> anyhow::Result<()> {
+    use crate::safety::screen::{Evaluation, Level, evaluate_with, parse_tsv, screen};
     use std::io::Write;
     // Written through a locked handle so a closed pipe (`| head`) ends quietly with an error
     // instead of a panic.
@@ -451,18 +575,27 @@ fn safety_eval(files: &[std::path::PathBuf], show_errors: bool) -> anyhow::Resul
     if files.is_empty() {
         bail!("name at least one TSV file, for example safety/eval/heldout.tsv");
     }
-    for file in files {
-        let rows = parse_tsv(&std::fs::read_to_string(file)?);
-        let started = std::time::Instant::now();
-        let e = evaluate(rows.iter().map(|(l, t)| (*l, t.as_str())));
-        let micros = started.elapsed().as_secs_f64() * 1e6 / e.total.max(1) as f64;
+    let with_meaning = match meaning.problem() {
+        Some(problem) => {
+            writeln!(out, "(meaning screen off: {problem}; phrase rules only)")?;
+            false
+        }
+        None => true,
+    };
+    let combined = |text: &str| -> Level {
+        match meaning.screen_blocking(text) {
+            Ok(screening) => screening.level,
+            // Counted as the rules' answer; the error is printed once per row.
+            Err(error) => {
+                eprintln!("screening by meaning failed: {error}");
+                screen(text).level
+            }
+        }
+    };
+    let write = |out: &mut std::io::StdoutLock, name: &str, e: &Evaluation, micros: f64| {
         writeln!(
             out,
-            "{}: {} statements ({} urgent, {} risk)\n  urgent: recall {:.3} ({}/{}), precision {:.3} ({}/{})\n  any risk: recall {:.3} ({}/{}), precision {:.3} ({}/{})\n  {:.1} µs per statement",
-            file.display(),
-            e.total,
-            e.urgent,
-            e.risk,
+            "  {name}:\n    urgent: recall {:.3} ({}/{}), precision {:.3} ({}/{})\n    any risk: recall {:.3} ({}/{}), precision {:.3} ({}/{})\n    {:.1} µs per statement",
             e.urgent_recall(),
             e.urgent_found,
             e.urgent,
@@ -476,18 +609,31 @@ fn safety_eval(files: &[std::path::PathBuf], show_errors: bool) -> anyhow::Resul
             e.risk_found,
             e.flagged_risk,
             micros
-        )?;
+        )
+    };
+    for file in files {
+        let rows = parse_tsv(&std::fs::read_to_string(file)?);
+        writeln!(out, "{}: {} statements", file.display(), rows.len())?;
+        let timed = |f: &dyn Fn(&str) -> Level| {
+            let started = std::time::Instant::now();
+            let e = evaluate_with(rows.iter().map(|(l, t)| (*l, t.as_str())), f);
+            let micros = started.elapsed().as_secs_f64() * 1e6 / e.total.max(1) as f64;
+            (e, micros)
+        };
+        let (rules, micros) = timed(&|t: &str| screen(t).level);
+        write(&mut out, "phrase rules", &rules, micros)?;
+        let judge: &dyn Fn(&str) -> Level = if with_meaning {
+            let (both, micros) = timed(&combined);
+            write(&mut out, "rules and meaning", &both, micros)?;
+            &combined
+        } else {
+            &|t: &str| screen(t).level
+        };
         if show_errors {
-            for text in &e.missed_urgent {
-                writeln!(out, "  missed urgent: {text}")?;
-            }
-            for text in &e.false_urgent {
-                writeln!(out, "  false urgent:  {text}")?;
-            }
             for (label, text) in &rows {
-                let got = crate::safety::screen::screen(text).level;
-                if (*label == crate::safety::screen::Level::None)
-                    != (got == crate::safety::screen::Level::None)
+                let got = judge(text);
+                if (*label == Level::Urgent) != (got == Level::Urgent)
+                    || (*label == Level::None) != (got == Level::None)
                 {
                     writeln!(out, "  {:>7} -> {:<7} {text}", label.as_str(), got.as_str())?;
                 }

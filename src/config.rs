@@ -143,6 +143,12 @@ pub struct Config {
     #[arg(long, env = "TEND_COACH_MODEL", global = true)]
     pub coach_model: Option<PathBuf>,
 
+    /// The risk screen's meaning model (`head.json`, trained by `tend safety train` for the
+    /// coach's encoder); default `safety/model/head.json` in the working directory or source
+    /// tree. Without it, risk screening runs on the phrase rules alone (logged as an error).
+    #[arg(long, env = "TEND_SAFETY_MODEL", global = true)]
+    pub safety_model: Option<PathBuf>,
+
     /// Base URL of the practice's (ideally self-hosted) Jitsi Meet, e.g.
     /// `https://meet.example.org`; each video appointment gets an unguessable room there.
     /// Unset: video appointments say the practice will share the link.
@@ -198,6 +204,7 @@ impl Config {
             message_notify_minutes: 10,
             crisis_region: "us".into(),
             coach_model: None,
+            safety_model: None,
             jitsi_url: None,
             cancel_window_hours: 24,
             currency_symbol: "$".into(),
@@ -276,6 +283,13 @@ impl Config {
                 "TEND_COACH_MODEL".into(),
                 self.coach_model.as_ref().map_or_else(
                     || "(default: coach/model)".into(),
+                    |p| p.display().to_string(),
+                ),
+            ),
+            (
+                "TEND_SAFETY_MODEL".into(),
+                self.safety_model.as_ref().map_or_else(
+                    || "(default: safety/model/head.json)".into(),
                     |p| p.display().to_string(),
                 ),
             ),

@@ -227,7 +227,7 @@ impl Engine {
         self.loaded
             .get_or_init(|| {
                 let started = std::time::Instant::now();
-                let loaded = Model::load(&self.dir).map(Arc::new).map_err(|e| {
+                let loaded = model::load_shared(&self.dir).map_err(|e| {
                     tracing::error!(model_dir = %self.dir.display(), error = %e, "the listening coach is off: loading its model failed");
                     e.to_string()
                 });
@@ -263,6 +263,23 @@ impl Engine {
         check_input(client_message, reply)?;
         let (spans, probs) = Self::label_sentences(&*self.model()?, client_message, reply)?;
         Ok(feedback::compose(&spans, &probs))
+    }
+
+    /// The directory the model files are read from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Runs `work` on a blocking thread under the same one-run-per-core limit as the coach's
+    /// own inference, for other features that use the encoder (risk screening by meaning).
+    pub async fn run_blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce() -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
+        let _permit = self.permits.acquire().await.map_err(|e| e.to_string())?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| format!("the encoder's thread failed: {e}"))?
     }
 
     /// Runs `work` on a blocking thread, one per permit, so the server keeps serving.

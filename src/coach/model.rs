@@ -7,8 +7,8 @@
 //! probabilities. Encoding the client's words once lets every sentence of a reply share them.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Linear, VarBuilder};
@@ -91,6 +91,27 @@ fn config_error(path: &Path, message: impl ToString) -> ModelError {
     }
 }
 
+/// Models already loaded in this process, by directory: the files do not change while Tend
+/// runs, so every engine reading the same directory (the server's, the risk screen's, each
+/// test app's) shares one copy of the weights instead of 100 MB each.
+static LOADED: LazyLock<Mutex<HashMap<PathBuf, Arc<Model>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Loads the model from `dir`, or returns the copy this process already loaded from there.
+pub fn load_shared(dir: &Path) -> Result<Arc<Model>, ModelError> {
+    let key = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+    // Held while loading, so two first users do not both read 46 MB.
+    let mut loaded = LOADED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(model) = loaded.get(&key) {
+        return Ok(Arc::clone(model));
+    }
+    let model = Arc::new(Model::load(dir)?);
+    loaded.insert(key, Arc::clone(&model));
+    Ok(model)
+}
+
 /// Reads and checks `config.json` without touching the weights: cheap enough for start-up.
 pub fn check_files(dir: &Path) -> Result<(), ModelError> {
     load_config(dir)?;
@@ -166,6 +187,20 @@ impl Model {
         if let Ok(mut cache) = self.contexts.lock() {
             cache.clear();
         }
+    }
+
+    /// Mean-pooled, L2-normalised vectors for `texts` (each kept to its last `max_tokens` word
+    /// pieces), one row per text: the same meaning space the coach reads, for features that
+    /// compare texts by meaning (risk screening in `crate::safety::meaning`).
+    pub fn embed_texts(
+        &self,
+        texts: &[&str],
+        max_tokens: usize,
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.embed(texts, max_tokens.max(2))?.to_vec2::<f32>()?)
     }
 
     /// Token ids with `[CLS]`/`[SEP]`, keeping the last `max - 2` word pieces: the end of a

@@ -602,7 +602,15 @@ pub async fn send_request(
         .await?;
     // Someone reaching out may be in crisis: what they wrote is screened so they see crisis
     // lines at once and the therapist sees the request first and marked.
-    let level = screen(&message).level;
+    let level = match crate::safety::risk::try_screen(&state, &message).await {
+        Ok(screening) => screening.level,
+        Err(error) => {
+            // The request is not tied to a client yet, so there is no alert to retry; the
+            // phrase rules alone still decide what the person sees and how it is marked.
+            tracing::error!(request = %id, %error, "screening a directory request by meaning failed; using the phrase rules alone");
+            screen(&message).level
+        }
+    };
     let risk = match level {
         Level::None => "none",
         Level::Concern => "concern",

@@ -191,7 +191,11 @@ pub async fn send(
     // because the stored level is never edited afterwards (messages are immutable); the alert
     // is raised after, against the stored id.
     let is_client = sender.role == Role::Client;
-    let screening = is_client.then(|| crate::safety::risk::try_screen(state, body));
+    let screening = if is_client {
+        Some(crate::safety::risk::try_screen(state, body).await)
+    } else {
+        None
+    };
     let stored_level = match &screening {
         None => "none",
         Some(Ok(s)) => s.level.as_str(),

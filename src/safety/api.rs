@@ -37,7 +37,9 @@ pub async fn screen_text(
         check_required("text", &request.text),
         check_len("text", &request.text, SCREEN_MAX),
     ])?;
-    let screening = super::risk::try_screen(&state, &request.text).map_err(AppError::Internal)?;
+    let screening = super::risk::try_screen(&state, &request.text)
+        .await
+        .map_err(AppError::Internal)?;
     state
         .audit
         .record(

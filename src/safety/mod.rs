@@ -8,9 +8,11 @@
 
 pub mod api;
 pub mod crisis;
+pub mod meaning;
 pub mod pages;
 pub mod risk;
 pub mod screen;
+pub mod training;
 
 use uuid::Uuid;
 

@@ -54,13 +54,19 @@ impl RiskOutcome {
     }
 }
 
-/// Screens `text`, unless the fault switch is on; `Err` when screening could not run.
-pub fn try_screen(state: &AppState, text: &str) -> Result<Screening, String> {
+/// Screens `text` with the phrase rules and by meaning, unless the fault switch is on; `Err`
+/// when screening could not run (the caller shows crisis resources and queues a retry).
+pub async fn try_screen(state: &AppState, text: &str) -> Result<Screening, String> {
     if state.faults.screening.load(Ordering::Relaxed) {
         return Err("screening is unavailable (injected fault)".into());
     }
     // A panic inside the rules must not lose the client's text or the help they need.
-    std::panic::catch_unwind(|| screen(text)).map_err(|_| "screening panicked".to_string())
+    let mut screening =
+        std::panic::catch_unwind(|| screen(text)).map_err(|_| "screening panicked".to_string())?;
+    if let Some(signal) = state.meaning.signal(text.to_owned()).await? {
+        screening.add(signal);
+    }
+    Ok(screening)
 }
 
 /// Screens text a client wrote (already saved as `source`); raises an alert for their care
@@ -72,7 +78,14 @@ pub async fn screen_and_alert(
     text: &str,
     source: Source,
 ) -> RiskOutcome {
-    alert_on(state, client_id, text, source, try_screen(state, text)).await
+    alert_on(
+        state,
+        client_id,
+        text,
+        source,
+        try_screen(state, text).await,
+    )
+    .await
 }
 
 /// The second half of [`screen_and_alert`], for callers that screened before storing (to
@@ -134,7 +147,7 @@ pub async fn retry_screening(
     source_id: Uuid,
     text: &str,
 ) -> Result<(), String> {
-    let screening = try_screen(state, text)?;
+    let screening = try_screen(state, text).await?;
     let kind: &'static str = match kind {
         "message" => "message",
         "journal" => "journal",

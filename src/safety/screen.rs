@@ -74,6 +74,29 @@ pub enum Category {
     Abuse,
 }
 
+impl Category {
+    /// The category as written in the evaluation files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Suicide => "suicide",
+            Category::SelfHarm => "self_harm",
+            Category::HarmToOthers => "harm_to_others",
+            Category::Abuse => "abuse",
+        }
+    }
+
+    /// Parses `suicide`, `self_harm`, `harm_to_others` or `abuse`.
+    pub fn parse(s: &str) -> Option<Category> {
+        match s {
+            "suicide" => Some(Category::Suicide),
+            "self_harm" => Some(Category::SelfHarm),
+            "harm_to_others" => Some(Category::HarmToOthers),
+            "abuse" => Some(Category::Abuse),
+            _ => None,
+        }
+    }
+}
+
 /// One reason for the result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Signal {
@@ -96,6 +119,15 @@ pub struct Screening {
     pub level: Level,
     /// Everything that matched.
     pub signals: Vec<Signal>,
+}
+
+impl Screening {
+    /// Adds a signal found another way (by meaning, [`super::meaning`]) and raises the level
+    /// to match.
+    pub fn add(&mut self, signal: Signal) {
+        self.level = self.level.max(signal.level);
+        self.signals.push(signal);
+    }
 }
 
 /// How a rule treats a negation written just before its match.
@@ -521,9 +553,31 @@ fn negated(clause: &str, start: usize) -> bool {
 
 /// Screens a text a client wrote.
 pub fn screen(text: &str) -> Screening {
+    read(text).0
+}
+
+/// The text the meaning screen should read: the text itself, or, when the rules set aside a
+/// risk phrase as a figure of speech or a negation ("this traffic is killing me", "I'm not
+/// suicidal, just tired") in a clause where nothing else matched, the text without those
+/// clauses. The rules are good at these and the meaning model is not: it reads "killing me"
+/// as risk whatever surrounds it.
+pub fn text_for_meaning(text: &str) -> std::borrow::Cow<'_, str> {
+    match read(text).1 {
+        Some(kept) => std::borrow::Cow::Owned(kept),
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
+/// The rules' screening, and the clauses the meaning screen should read when any were set
+/// aside (see [`text_for_meaning`]).
+fn read(text: &str) -> (Screening, Option<String>) {
     let normalised = normalise(text);
     let mut signals: Vec<Signal> = Vec::new();
+    let mut kept: Vec<String> = Vec::new();
+    let mut set_aside = false;
     for clause in clauses(&normalised) {
+        let mut dismissed = false;
+        let mut matched = false;
         let figures: Vec<(usize, usize)> = FIGURATIVE
             .iter()
             .flat_map(|re| re.find_iter(&clause).map(|m| (m.start(), m.end())))
@@ -537,8 +591,10 @@ pub fn screen(text: &str) -> Screening {
                     continue;
                 }
                 if rule.negation == Negation::Cancels && (denied || negated(&clause, m.start())) {
+                    dismissed = true;
                     continue;
                 }
+                matched = true;
                 let level = if past && rule.past_lowers && rule.level == Urgent {
                     Concern
                 } else {
@@ -563,6 +619,30 @@ pub fn screen(text: &str) -> Screening {
                 }
             }
         }
+        // A negated clause with no other match is left out whole (the negation covers the
+        // clause); a figure of speech only by its own words, so the rest is still read.
+        if dismissed && !matched {
+            set_aside = true;
+        } else if figures.is_empty() {
+            kept.push(clause);
+        } else {
+            set_aside = true;
+            let mut cleaned = String::with_capacity(clause.len());
+            let mut from = 0;
+            let mut spans = figures.clone();
+            spans.sort_unstable();
+            for (start, end) in spans {
+                if start >= from {
+                    cleaned.push_str(&clause[from..start]);
+                }
+                from = from.max(end);
+            }
+            cleaned.push_str(&clause[from..]);
+            let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+            if !cleaned.is_empty() {
+                kept.push(cleaned);
+            }
+        }
     }
     if let Some(finality) = FINALITY.find(&normalised)
         && let Some(category) = signals
@@ -580,7 +660,8 @@ pub fn screen(text: &str) -> Screening {
         });
     }
     let level = signals.iter().map(|s| s.level).max().unwrap_or(Level::None);
-    Screening { level, signals }
+    let for_meaning = set_aside.then(|| kept.join(". "));
+    (Screening { level, signals }, for_meaning)
 }
 
 /// Results of screening a labelled set.
@@ -630,11 +711,19 @@ fn ratio(a: usize, b: usize) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
-/// Screens every `(label, text)` and counts agreement with the labels.
+/// Screens every `(label, text)` with the phrase rules and counts agreement with the labels.
 pub fn evaluate<'a>(rows: impl IntoIterator<Item = (Level, &'a str)>) -> Evaluation {
+    evaluate_with(rows, |text| screen(text).level)
+}
+
+/// Counts agreement with the labels of the levels `screen_one` gives.
+pub fn evaluate_with<'a>(
+    rows: impl IntoIterator<Item = (Level, &'a str)>,
+    mut screen_one: impl FnMut(&str) -> Level,
+) -> Evaluation {
     let mut e = Evaluation::default();
     for (label, text) in rows {
-        let got = screen(text).level;
+        let got = screen_one(text);
         e.total += 1;
         if label == Urgent {
             e.urgent += 1;
@@ -665,13 +754,22 @@ pub fn evaluate<'a>(rows: impl IntoIterator<Item = (Level, &'a str)>) -> Evaluat
 
 /// Parses an evaluation TSV (`label<TAB>category<TAB>text`, header first).
 pub fn parse_tsv(tsv: &str) -> Vec<(Level, String)> {
+    parse_labelled(tsv)
+        .into_iter()
+        .map(|(level, _, text)| (level, text))
+        .collect()
+}
+
+/// Parses an evaluation TSV keeping each row's kind of risk (`None` for category `none`).
+/// Rows with an unknown label are skipped.
+pub fn parse_labelled(tsv: &str) -> Vec<(Level, Option<Category>, String)> {
     tsv.lines()
         .skip(1)
         .filter_map(|line| {
             let mut parts = line.splitn(3, '\t');
             let label = Level::parse(parts.next()?.trim())?;
-            let _category = parts.next()?;
-            Some((label, parts.next()?.to_string()))
+            let category = Category::parse(parts.next()?.trim());
+            Some((label, category, parts.next()?.to_string()))
         })
         .collect()
 }
@@ -761,6 +859,24 @@ mod tests {
         assert!((e.urgent_recall() - 0.5).abs() < 1e-9);
         assert!((e.urgent_precision() - 0.5).abs() < 1e-9);
         assert_eq!(e.missed_urgent, vec!["the weather is nice".to_string()]);
+    }
+}
+
+#[cfg(test)]
+mod meaning_text {
+    use super::*;
+
+    #[test]
+    fn figures_of_speech_and_negated_clauses_are_not_read_for_meaning() {
+        assert_eq!(text_for_meaning("I had a lovely day"), "I had a lovely day");
+        let traffic = text_for_meaning("this traffic is killing me");
+        assert!(!traffic.contains("killing"), "{traffic}");
+        let negated = text_for_meaning("I'm not suicidal. Just tired of my boss");
+        assert!(!negated.contains("suicidal"), "{negated}");
+        assert!(negated.contains("tired of my boss"), "{negated}");
+        // A clause where a rule still matched is read whole.
+        let both = text_for_meaning("I'm not suicidal but I want to kill myself tonight");
+        assert!(both.contains("kill myself"), "{both}");
     }
 }
 

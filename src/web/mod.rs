@@ -48,6 +48,8 @@ pub struct AppState {
     pub faults: Arc<crate::safety::risk::Faults>,
     /// The listening coach's model, loaded on first use.
     pub coach: Arc<crate::coach::Engine>,
+    /// Risk screening by meaning (beside the phrase rules), sharing the coach's encoder.
+    pub meaning: Arc<crate::safety::meaning::MeaningScreen>,
     /// The directory's in-memory search index, kept current from the database.
     pub directory: crate::directory::queries::DirectoryIndex,
 }
