@@ -30,10 +30,10 @@ async fn main() {
     let interval: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     // On the project disk, not a RAM-backed /tmp, so fsync costs what it would in production.
     let dir = tempfile::TempDir::new_in("target").unwrap();
-    let state =
-        tend::app::build_state(tend::config::Config::for_data_dir(dir.path().to_path_buf()))
-            .await
-            .unwrap();
+    let mut config = tend::config::Config::for_data_dir(dir.path().to_path_buf());
+    // As in `tend serve`: TEND_SAFETY_MODEL=/nonexistent measures without the meaning screen.
+    config.safety_model = std::env::var_os("TEND_SAFETY_MODEL").map(Into::into);
+    let state = tend::app::build_state(config).await.unwrap();
     let router = tend::app::router(state.clone());
     let mut sessions = Vec::new();
     for w in 0..writers {
@@ -70,14 +70,21 @@ async fn main() {
         state.db.create_draft(id, user.id, &sealed).await.unwrap();
         sessions.push((token, id));
     }
-    let paragraph = "I notice how hard I have been on myself this week, and I want to speak to myself more gently. ".repeat(20);
+    // The job worker runs as in `tend serve`: each save queues the draft's screening by
+    // meaning, and that work competes for the same two cores.
+    let (stop_worker, worker_signal) = tend::jobs::shutdown::pair();
+    let worker = tend::jobs::spawn_worker(state.clone(), worker_signal);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (n, (token, id)) in sessions.into_iter().enumerate() {
         let router = router.clone();
         // Spread the writers' first saves over one interval, as real typists would be.
         let offset = Duration::from_millis(interval * n as u64 / writers.max(1) as u64);
-        let paragraph = paragraph.clone();
+        // Each writer's own words (no two letters share a sentence), so nothing is encoded
+        // once for everyone.
+        let paragraph: String = (0..20)
+            .map(|i| format!("Note {n}.{i}: I notice how hard I have been on myself this week, and I want to speak to myself more gently. "))
+            .collect();
         tasks.push(tokio::spawn(async move {
             let mut times = Vec::with_capacity(saves);
             let mut next = tokio::time::Instant::now() + offset;
@@ -101,6 +108,14 @@ async fn main() {
         all.extend(t.await.unwrap());
     }
     let wall = started.elapsed();
+    let backlog_started = Instant::now();
+    // How long the background screening takes to catch up once the writers stop.
+    while state.db.unfinished_jobs("screen_draft").await.unwrap() > 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let backlog = backlog_started.elapsed();
+    stop_worker.fire();
+    worker.await.unwrap();
     all.sort();
     let pct = |p: f64| {
         all[((all.len() as f64 * p).ceil() as usize).saturating_sub(1)].as_secs_f64() * 1000.0
@@ -118,6 +133,10 @@ async fn main() {
         pct(0.5),
         pct(0.99),
         pct(1.0)
+    );
+    println!(
+        "background screening of drafts by meaning caught up {:.1} s after the last save",
+        backlog.as_secs_f64()
     );
     println!("RSS of the process (server and load generator together): {rss:.1} MB");
 }

@@ -139,6 +139,20 @@ impl Db {
         Ok((existing, false))
     }
 
+    /// Whether an alert of `kind` about `source_id` is open or acknowledged (not resolved).
+    pub async fn unresolved_alert_for(&self, kind: &str, source_id: Uuid) -> DbResult<bool> {
+        let found: Option<i64> = with_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT 1 FROM alerts WHERE kind = $1 AND source_id = $2 AND status <> 'resolved' LIMIT 1",
+            )
+            .bind(kind)
+            .bind(source_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(found.is_some())
+    }
+
     /// Alerts for a recipient, open ones first, newest first.
     pub async fn alerts_for(
         &self,

@@ -57,6 +57,13 @@ pub enum JobKind {
         /// The text.
         text: String,
     },
+    /// Screen a letter draft's newest text by meaning (the rules ran in each save).
+    ScreenDraft {
+        /// The client who wrote it.
+        client_id: Uuid,
+        /// The draft.
+        draft_id: Uuid,
+    },
     /// Tell the operator's paging webhook about an urgent alert (ids only).
     AlertWebhook {
         /// The alert.
@@ -91,7 +98,9 @@ impl JobKind {
     pub fn subject(&self) -> Option<Uuid> {
         match self {
             JobKind::PracticeReminder { user_id, .. } => Some(*user_id),
-            JobKind::ScreenText { client_id, .. } => Some(*client_id),
+            JobKind::ScreenText { client_id, .. } | JobKind::ScreenDraft { client_id, .. } => {
+                Some(*client_id)
+            }
             JobKind::RaiseAlert(alert) => Some(alert.client_id),
             JobKind::MessageWaiting { recipient_id, .. } => Some(*recipient_id),
             JobKind::SendEmail(_)
@@ -110,6 +119,7 @@ impl JobKind {
             JobKind::RaiseAlert(_) => "raise_alert",
             JobKind::PracticeReminder { .. } => "practice_reminder",
             JobKind::ScreenText { .. } => "screen_text",
+            JobKind::ScreenDraft { .. } => "screen_draft",
             JobKind::AlertWebhook { .. } => "alert_webhook",
             JobKind::MessageWaiting { .. } => "message_waiting",
             JobKind::AppointmentReminder { .. } => "appointment_reminder",
@@ -237,6 +247,18 @@ impl Db {
             .bind(lease_end)
             .fetch_optional(pool)
             .await?))
+    }
+
+    /// Jobs of `kind` waiting or running (for benchmarks: has the background work caught up).
+    pub async fn unfinished_jobs(&self, kind: &str) -> DbResult<i64> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE kind = $1 AND state IN ('pending', 'running')",
+            )
+            .bind(kind)
+            .fetch_one(pool)
+            .await?
+        }))
     }
 
     /// Marks a job done.
@@ -407,6 +429,10 @@ async fn execute(state: &AppState, job: &JobRow) -> Result<(), String> {
             crate::safety::risk::retry_screening(state, client_id, &source_kind, source_id, &text)
                 .await
         }
+        JobKind::ScreenDraft {
+            client_id,
+            draft_id,
+        } => crate::safety::risk::screen_draft_now(state, client_id, draft_id).await,
         JobKind::AlertWebhook { alert_id } => crate::alerts::call_webhook(state, alert_id).await,
         JobKind::MessageWaiting {
             message_id,

@@ -39,7 +39,7 @@ pub struct DraftRow {
 }
 
 /// Associated data for a sealed draft.
-fn draft_context(id: Uuid) -> String {
+pub fn draft_context(id: Uuid) -> String {
     format!("drafts.content:{id}")
 }
 
@@ -146,7 +146,7 @@ pub async fn save(
     match state.db.save_draft_text(id, &sealed, version).await {
         Ok(new_version) => {
             // One alert per draft (the ledger is idempotent per source), however often it is saved.
-            let risky = crate::safety::risk::screen_and_alert(
+            let risky = crate::safety::risk::screen_draft_and_alert(
                 state,
                 client.id,
                 text,

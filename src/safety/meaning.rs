@@ -411,9 +411,24 @@ pub struct MeaningScreen {
     /// Whether the loaded encoder is the one the head was trained on (checked once).
     encoder_matches: OnceLock<Result<(), String>>,
     cache: Mutex<HashMap<String, Vec<f32>>>,
+    /// The latest span in which each draft's background screening was queued by this process
+    /// (the job's key stops duplicates across instances; this saves the attempt).
+    scheduled: Mutex<HashMap<uuid::Uuid, i64>>,
 }
 
 impl MeaningScreen {
+    /// Whether `draft` has not yet had its background screening queued in `span` by this
+    /// process; records that it now has. Forgets spans that have passed.
+    pub fn first_in_span(&self, draft: uuid::Uuid, span: i64) -> bool {
+        let Ok(mut scheduled) = self.scheduled.lock() else {
+            return true;
+        };
+        if scheduled.len() > 10_000 {
+            scheduled.retain(|_, s| *s >= span);
+        }
+        scheduled.insert(draft, span) != Some(span)
+    }
+
     /// Loads the head; a missing or damaged head is logged as an error, and screening then
     /// runs on the phrase rules alone.
     pub fn new(head_path: &Path, coach: Arc<crate::coach::Engine>) -> MeaningScreen {
@@ -426,6 +441,7 @@ impl MeaningScreen {
             coach,
             encoder_matches: OnceLock::new(),
             cache: Mutex::new(HashMap::new()),
+            scheduled: Mutex::new(HashMap::new()),
         }
     }
 
