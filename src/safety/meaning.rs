@@ -337,7 +337,7 @@ fn plain(text: &str) -> String {
 }
 
 /// Cuts a text into the windows the encoder reads: the whole text when it is short, else
-/// runs of whole sentences of about [`WINDOW_WORDS`] words, each overlapping the next by one
+/// runs of whole sentences of about 60 words, each overlapping the next by one
 /// sentence so a thought written across two sentences is read together. A single sentence
 /// longer than a window is cut by words.
 pub fn windows(text: &str) -> Vec<String> {
