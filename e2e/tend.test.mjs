@@ -201,12 +201,17 @@ test("a client signs in on a phone, reads their record and their account", async
   await page.locator("li.message.mine", { hasText: "The breathing helped." }).waitFor();
   assert.equal(await page.getByLabel("Your message").inputValue(), "");
   await checkPage(page, "conversation");
+  // An unsent message is kept on this device, until sign-out clears it (shared computers).
+  await page.getByLabel("Your message").fill("A thought I have not sent yet.");
+  const kept = () => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("tend.message.") || k.startsWith("tend.draft.")).length);
+  assert.equal(await kept(), 1);
   await page.getByRole("link", { name: "Account" }).click();
   await checkPage(page, "client account");
   await page.goto(`${base}/account/mfa`);
   await checkPage(page, "client two-step set-up");
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL(/signed_out/);
+  assert.equal(await kept(), 0, "unsent writing was left on the device after sign-out");
   await checkPage(page, "signed out");
   await page.context().close();
 });

@@ -261,3 +261,15 @@ document.querySelectorAll("ol.messages[data-conversation]").forEach((list) => {
     }
   });
 });
+
+// Signing out forgets the unsent writing this device kept (letters and messages are kept in
+// local storage until the server has them): on a shared computer the next person must not
+// find them. The server's Clear-Site-Data header does the same where browsers honour it.
+document.querySelectorAll('form[action="/logout"]').forEach((form) => {
+  form.addEventListener("submit", () => {
+    for (let i = localStorage.length - 1; i >= 0; i--) {
+      const key = localStorage.key(i);
+      if (key && (key.startsWith("tend.draft.") || key.startsWith("tend.message."))) localStorage.removeItem(key);
+    }
+  });
+});

@@ -472,29 +472,30 @@ async fn make_due(app: &TestApp, job: Uuid) {
     });
 }
 
+/// A test app whose paging webhook is `receiver`, served at `/page` on a local port.
+async fn app_paging(receiver: axum::routing::MethodRouter) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = axum::Router::new().route("/page", receiver);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    TestApp::builder()
+        .config(move |c| c.alert_webhook_url = Some(format!("http://{addr}/page")))
+        .build()
+        .await
+}
+
 #[tokio::test]
 async fn urgent_alerts_page_a_webhook_with_ids_only_and_escalate_to_the_backup() {
     // A tiny webhook receiver.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    tokio::spawn(async move {
-        let app = axum::Router::new().route(
-            "/page",
-            axum::routing::post(move |body: String| {
-                let tx = tx.clone();
-                async move {
-                    let _ = tx.send(body);
-                    "ok"
-                }
-            }),
-        );
-        axum::serve(listener, app).await.unwrap();
-    });
-    let app = TestApp::builder()
-        .config(move |c| c.alert_webhook_url = Some(format!("http://{addr}/page")))
-        .build()
-        .await;
+    let app = app_paging(axum::routing::post(move |body: String| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(body);
+            "ok"
+        }
+    }))
+    .await;
     let (therapist, client, id) = pair(&app).await;
     let backup = app.user(Role::Therapist, "backup@tend.test").await;
     let admin = app.user(Role::Admin, "admin@tend.test").await;
@@ -666,4 +667,31 @@ async fn the_screen_api_explains_its_result_for_clinicians() {
         .post_json("/api/v1/safety/screen", &json!({"text": "hi"}))
         .await
         .assert_status(StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_paging_webhook_does_not_follow_redirects() {
+    // A receiver that redirects to a port where nothing listens: followed, the call would fail
+    // to connect; not followed, it fails on the redirect itself, and the job retries.
+    let nowhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let nowhere_addr = nowhere.local_addr().unwrap();
+    drop(nowhere);
+    let app = app_paging(axum::routing::post(move || async move {
+        axum::response::Redirect::temporary(&format!("http://{nowhere_addr}/elsewhere"))
+    }))
+    .await;
+    let (therapist, client, id) = pair(&app).await;
+    app.api_client(&client)
+        .await
+        .post_json(
+            &format!("/api/v1/conversations/{id}/messages"),
+            &json!({"body": "I have the pills ready for tonight", "client_key": "redirect"}),
+        )
+        .await
+        .assert_status(StatusCode::CREATED);
+    let alert = app.db().alerts_for(therapist.id, false).await.unwrap()[0].id;
+    let error = tend::alerts::call_webhook(&app.state, alert)
+        .await
+        .unwrap_err();
+    assert!(error.starts_with("webhook answered 307"), "{error}");
 }

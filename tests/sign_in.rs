@@ -204,10 +204,10 @@ async fn signing_out_ends_the_session() {
     let client = app.user(Role::Client, "eli@tend.test").await;
     let mut v = app.signed_in(&client).await;
     let token = v.cookies["tend_session"].clone();
-    assert_eq!(
-        v.post_form("/logout", &[]).await.location(),
-        "/login?signed_out=1"
-    );
+    let out = v.post_form("/logout", &[]).await;
+    assert_eq!(out.location(), "/login?signed_out=1");
+    // The browser is told to forget what it kept on this device (unsent letters, messages).
+    assert_eq!(out.headers["clear-site-data"], "\"storage\"");
     let mut replay = app.visitor();
     replay.cookies.insert("tend_session".into(), token);
     assert!(

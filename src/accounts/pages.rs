@@ -232,7 +232,16 @@ pub async fn sign_out(
     Form(_): Form<Empty>,
 ) -> AppResult<Response> {
     end_session(&state, &current, page.ip.as_deref()).await?;
-    Ok(redirect_with_session(&state, "/login?signed_out=1", None))
+    let mut response = redirect_with_session(&state, "/login?signed_out=1", None);
+    // Unsent letters and messages are kept in the browser's storage so a lost connection
+    // loses nothing; on a shared computer the next person must not find them. `tend.js`
+    // clears them when the sign-out form is sent; this header makes browsers that honour it
+    // (over HTTPS or on localhost) clear the rest of the site's storage too.
+    response.headers_mut().insert(
+        header::HeaderName::from_static("clear-site-data"),
+        header::HeaderValue::from_static("\"storage\""),
+    );
+    Ok(response)
 }
 
 /// A form with no fields but the CSRF token.

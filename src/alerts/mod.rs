@@ -475,6 +475,8 @@ pub async fn call_webhook(state: &AppState, alert_id: Uuid) -> Result<(), String
     };
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
+        // The page goes only where the operator pointed it: a redirect is an error.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| e.to_string())?;
     let response = client

@@ -185,7 +185,7 @@ pub fn retention_points(curve: &[Retention]) -> String {
 /// One CSV field: quoted when it holds a comma, quote or line break, and prefixed with an
 /// apostrophe when it starts like a formula, so a spreadsheet shows it rather than runs it.
 fn field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r', '\0']) {
         format!("'{value}")
     } else {
         value.to_string()
@@ -293,5 +293,6 @@ mod tests {
         assert_eq!(rows[1], "\"'=HYPERLINK(\"\"x\"\")\",PHQ9,1,1,0,0,0,,,,");
         assert_eq!(rows[2], "\"Rowan, Tess\",GAD7,10,0,10,0,0,0,100,0,0");
         assert_eq!(rows[3], "");
+        assert_eq!(field("\0=1+2"), "'\0=1+2");
     }
 }
