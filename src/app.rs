@@ -153,6 +153,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "no administrator yet: open http://{addr}/setup on this machine, or run `tend admin create-user --role admin`"
         );
     }
+    if let Some(warning) = state.config.plain_http_warning() {
+        tracing::warn!("{warning}");
+        eprintln!("Warning: {warning}");
+    }
     let signal = wait_for_signal();
     tracing::info!(%addr, backend = ?state.db.backend(), ready_ms = started.elapsed().as_millis() as u64, "Tend is ready");
     println!("Tend is ready at http://{addr}");

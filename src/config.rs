@@ -219,6 +219,22 @@ impl Config {
             .is_some_and(|u| u.starts_with("https://"))
     }
 
+    /// A warning when people will reach Tend over plain HTTP from other machines: it listens
+    /// on an address other than loopback and `TEND_PUBLIC_URL` is not `https://`, so session
+    /// cookies go without `Secure` and nothing asks browsers for HTTPS. On loopback (a laptop,
+    /// or behind a proxy on the same machine that sets `TEND_PUBLIC_URL`) there is nothing to say.
+    pub fn plain_http_warning(&self) -> Option<String> {
+        if self.served_over_tls() || self.listen.ip().is_loopback() {
+            return None;
+        }
+        Some(format!(
+            "Tend is listening on {} without HTTPS: health data and sign-in cookies would cross \
+             the network unencrypted. Put Tend behind a TLS-terminating proxy and set \
+             TEND_PUBLIC_URL=https://your.host (see README.md, \"Running it for a practice\").",
+            self.listen
+        ))
+    }
+
     /// The base URL for links in emails, without a trailing slash.
     pub fn base_url(&self) -> String {
         match &self.public_url {
@@ -329,6 +345,20 @@ fn redact_url(url: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_on_a_shared_address_is_warned_about() {
+        let mut config = Config::for_data_dir(PathBuf::from("data"));
+        config.listen = "127.0.0.1:8080".parse().unwrap_or_else(|_| unreachable!());
+        assert_eq!(config.plain_http_warning(), None);
+        config.listen = "0.0.0.0:8080".parse().unwrap_or_else(|_| unreachable!());
+        let warning = config.plain_http_warning().unwrap_or_default();
+        assert!(warning.contains("without HTTPS"), "{warning}");
+        config.public_url = Some("http://tend.example.org".into());
+        assert!(config.plain_http_warning().is_some());
+        config.public_url = Some("https://tend.example.org".into());
+        assert_eq!(config.plain_http_warning(), None);
+    }
 
     #[test]
     fn passwords_in_urls_are_redacted() {

@@ -160,12 +160,50 @@ impl ErrorInfo {
     }
 }
 
+impl AppError {
+    /// The security event a refusal by one of Tend's own controls records in the process log
+    /// (ASVS V16.3.3), or `None` for outcomes that are not refusals. What was refused is named;
+    /// the values sent are not logged, since they may be health data or passwords.
+    pub fn security_event(&self) -> Option<&'static str> {
+        match self {
+            AppError::Csrf => Some("csrf_refused"),
+            AppError::Forbidden => Some("access_refused"),
+            AppError::RateLimited { .. } => Some("rate_limited"),
+            AppError::Invalid(_) => Some("validation_refused"),
+            AppError::BadRequest(_) => Some("malformed_request"),
+            AppError::PayloadTooLarge => Some("payload_too_large"),
+            AppError::NotFound
+            | AppError::Unauthorized
+            | AppError::Conflict(_)
+            | AppError::Unavailable
+            | AppError::FeatureOff(_)
+            | AppError::Internal(_) => None,
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match &self {
             AppError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
             AppError::Unavailable => tracing::warn!("database unavailable"),
-            _ => {}
+            AppError::Invalid(fields) => {
+                let fields: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+                tracing::info!(
+                    security_event = "validation_refused",
+                    ?fields,
+                    "request refused: invalid fields"
+                );
+            }
+            other => {
+                if let Some(event) = other.security_event() {
+                    // Inside the request's trace span, which carries the method and path.
+                    tracing::warn!(
+                        security_event = event,
+                        "request refused by a security control"
+                    );
+                }
+            }
         }
         let info = self.info();
         let mut response = info.status.into_response();
@@ -233,3 +271,28 @@ fn is_unavailable(err: &sqlx::Error) -> bool {
 
 /// Shorthand for handler results.
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_by_the_controls_are_security_events_and_other_outcomes_are_not() {
+        assert_eq!(AppError::Csrf.security_event(), Some("csrf_refused"));
+        assert_eq!(
+            AppError::RateLimited { retry_after: 5 }.security_event(),
+            Some("rate_limited")
+        );
+        assert_eq!(
+            AppError::Invalid(vec![FieldError::new("text", "Too long.")]).security_event(),
+            Some("validation_refused")
+        );
+        assert_eq!(AppError::Forbidden.security_event(), Some("access_refused"));
+        assert_eq!(
+            AppError::PayloadTooLarge.security_event(),
+            Some("payload_too_large")
+        );
+        assert_eq!(AppError::NotFound.security_event(), None);
+        assert_eq!(AppError::Unavailable.security_event(), None);
+    }
+}
