@@ -162,12 +162,13 @@ async fn a_therapist_must_enrol_two_step_sign_in_then_uses_it() {
     assert_eq!(r.location(), "/clients");
     again.get("/clients").await.assert_status(StatusCode::OK);
 
-    // A recovery code works once.
+    // A recovery code works once, however it is typed (capitals, spaces for dashes).
     let recovery = codes_page.select_text("#recovery-codes li").unwrap();
+    let typed = recovery.to_uppercase().replace('-', " ");
     let mut third = app.visitor();
     third.sign_in("maya@tend.test", PASSWORD).await;
     third
-        .post_form("/login/mfa", &[("code", &recovery)])
+        .post_form("/login/mfa", &[("code", &typed)])
         .await
         .assert_status(StatusCode::SEE_OTHER);
     let mut fourth = app.visitor();

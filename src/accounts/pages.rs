@@ -548,7 +548,10 @@ pub async fn enable_mfa(
     }
     state.db.enable_totp(user.id).await?;
     let codes = totp::new_recovery_codes();
-    let hashes: Vec<String> = codes.iter().map(|c| hash_token(c)).collect();
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| hash_token(&super::totp::recovery_code_key(c)))
+        .collect();
     state.db.replace_recovery_codes(user.id, &hashes).await?;
     state
         .audit

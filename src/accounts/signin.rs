@@ -137,11 +137,17 @@ pub async fn check_second_factor(
     let ok = match verify_totp(state, user, code).await? {
         true => true,
         false => {
-            let normalised = code.trim().to_lowercase();
+            let key = super::totp::recovery_code_key(code);
+            // Codes issued before 2026-12-03 were hashed as shown (`k3fq-8wzt`).
+            let legacy = code.trim().to_lowercase();
             state
                 .db
-                .use_recovery_code(user.id, &hash_token(&normalised))
+                .use_recovery_code(user.id, &hash_token(&key))
                 .await?
+                || state
+                    .db
+                    .use_recovery_code(user.id, &hash_token(&legacy))
+                    .await?
         }
     };
     let outcome = if ok {

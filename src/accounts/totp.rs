@@ -96,19 +96,47 @@ pub fn code_at(secret: &[u8], unix_seconds: u64) -> String {
     format!("{:06}", hotp(secret, step_at(unix_seconds)))
 }
 
-/// Recovery codes: ten groups like `k3fq-8wzt`, shown once and stored hashed.
+/// Characters of a recovery code: no `i`, `l`, `o`, `0` or `1`, which are easy to misread.
+const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+/// Characters per recovery code: 23 from 31 carry 113.9 bits, above the 112 bits under which
+/// ASVS V6.5.2 asks for a salted password hash, so a fast hash of the code is safe to store.
+const RECOVERY_LENGTH: usize = 23;
+
+/// Recovery codes: ten like `k3fq8-wztab-cdefg-hjkm-npqr`, shown once and stored hashed
+/// (by [`recovery_code_key`]).
 pub fn new_recovery_codes() -> Vec<String> {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     (0..10)
         .map(|_| {
-            let mut bytes = [0u8; 8];
-            OsRng.fill_bytes(&mut bytes);
-            let chars: String = bytes
-                .iter()
-                .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-                .collect();
-            format!("{}-{}", &chars[..4], &chars[4..])
+            let mut chars = String::with_capacity(RECOVERY_LENGTH + 4);
+            let mut count = 0;
+            while count < RECOVERY_LENGTH {
+                let mut byte = [0u8; 1];
+                OsRng.fill_bytes(&mut byte);
+                // Rejection sampling: 248 is the largest multiple of 31 below 256, so every
+                // character is equally likely.
+                if usize::from(byte[0]) >= 248 {
+                    continue;
+                }
+                if matches!(count, 5 | 10 | 15 | 19) {
+                    chars.push('-');
+                }
+                chars.push(char::from(
+                    RECOVERY_ALPHABET[usize::from(byte[0]) % RECOVERY_ALPHABET.len()],
+                ));
+                count += 1;
+            }
+            chars
         })
+        .collect()
+}
+
+/// What is hashed and compared for a recovery code: lower case, without spaces or dashes, so
+/// a code typed as `K3FQ8 WZTAB …` works as well as the dashed form it was shown in.
+pub fn recovery_code_key(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_lowercase)
         .collect()
 }
 
@@ -156,10 +184,28 @@ mod tests {
     }
 
     #[test]
-    fn recovery_codes_are_distinct() {
+    fn recovery_codes_are_distinct_and_carry_at_least_112_bits() {
         let codes = new_recovery_codes();
         assert_eq!(codes.len(), 10);
         let unique: std::collections::HashSet<_> = codes.iter().collect();
         assert_eq!(unique.len(), 10);
+        for code in &codes {
+            let key = recovery_code_key(code);
+            assert_eq!(key.len(), RECOVERY_LENGTH, "{code}");
+            assert!(
+                key.bytes().all(|b| RECOVERY_ALPHABET.contains(&b)),
+                "{code}"
+            );
+            assert_eq!(code.matches('-').count(), 4, "{code}");
+        }
+        let bits = RECOVERY_LENGTH as f64 * (RECOVERY_ALPHABET.len() as f64).log2();
+        assert!(bits >= 112.0, "{bits}");
+    }
+
+    #[test]
+    fn recovery_codes_match_however_they_are_typed() {
+        let key = recovery_code_key("k3fq8-wztab-cdefg-hjkm-npqr");
+        assert_eq!(key, "k3fq8wztabcdefghjkmnpqr");
+        assert_eq!(recovery_code_key(" K3FQ8 WZTAB CDEFG HJKM NPQR "), key);
     }
 }
