@@ -189,8 +189,9 @@ impl IntoResponse for AppError {
             AppError::Unavailable => tracing::warn!("database unavailable"),
             AppError::Invalid(fields) => {
                 let fields: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+                let event = self.security_event();
                 tracing::info!(
-                    security_event = "validation_refused",
+                    security_event = event,
                     ?fields,
                     "request refused: invalid fields"
                 );

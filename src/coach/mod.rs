@@ -270,32 +270,32 @@ impl Engine {
         &self.dir
     }
 
-    /// Runs `work` on a blocking thread under the same one-run-per-core limit as the coach's
-    /// own inference, for other features that use the encoder (risk screening by meaning).
-    pub async fn run_blocking<T: Send + 'static>(
+    /// Runs `work` on a blocking thread, one per permit (one encoder run per core), so the
+    /// server keeps serving; `failed` turns a lost permit or thread into the caller's error.
+    /// Shared by the coach and by other features that use the encoder (risk screening).
+    pub async fn run_blocking<T: Send + 'static, E: Send + 'static>(
         self: &Arc<Self>,
-        work: impl FnOnce() -> Result<T, String> + Send + 'static,
-    ) -> Result<T, String> {
-        let _permit = self.permits.acquire().await.map_err(|e| e.to_string())?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| format!("the encoder's thread failed: {e}"))?
-    }
-
-    /// Runs `work` on a blocking thread, one per permit, so the server keeps serving.
-    async fn off_the_async_threads<T: Send + 'static>(
-        self: &Arc<Self>,
-        work: impl FnOnce(&Engine) -> Result<T, CoachError> + Send + 'static,
-    ) -> Result<T, CoachError> {
+        work: impl FnOnce() -> Result<T, E> + Send + 'static,
+        failed: fn(String) -> E,
+    ) -> Result<T, E> {
         let _permit = self
             .permits
             .acquire()
             .await
-            .map_err(|e| CoachError::Failed(e.to_string()))?;
-        let engine = Arc::clone(self);
-        tokio::task::spawn_blocking(move || work(&engine))
+            .map_err(|e| failed(e.to_string()))?;
+        tokio::task::spawn_blocking(work)
             .await
-            .map_err(|e| CoachError::Failed(e.to_string()))?
+            .map_err(|e| failed(format!("the encoder's thread failed: {e}")))?
+    }
+
+    /// The coach's own work on a blocking thread (see [`Engine::run_blocking`]).
+    async fn off_the_async_threads<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Engine) -> Result<T, CoachError> + Send + 'static,
+    ) -> Result<T, CoachError> {
+        let engine = Arc::clone(self);
+        self.run_blocking(move || work(&engine), CoachError::Failed)
+            .await
     }
 
     /// Feedback on a reply, on a blocking thread so the server keeps serving. Input is checked

@@ -607,7 +607,7 @@ pub async fn send_request(
         Err(error) => {
             // The request is not tied to a client yet, so there is no alert to retry; the
             // phrase rules alone still decide what the person sees and how it is marked.
-            tracing::error!(request = %id, %error, "screening a directory request by meaning failed; using the phrase rules alone");
+            tracing::error!(request = %id, %error, "screening a directory request failed; using the phrase rules alone");
             screen(&message).level
         }
     };

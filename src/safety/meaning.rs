@@ -76,6 +76,12 @@ impl Softmax {
     pub fn probabilities(&self, x: &[f32]) -> Vec<f32> {
         softmax(&affine(&self.weights, &self.bias, x).collect::<Vec<_>>())
     }
+
+    fn has_shape(&self, features: usize, classes: usize) -> bool {
+        self.weights.len() == classes
+            && self.bias.len() == classes
+            && self.weights.iter().all(|w| w.len() == features)
+    }
 }
 
 /// `weights · x + bias`, one value per row.
@@ -125,9 +131,7 @@ impl Mlp {
         hidden > 0
             && self.hidden_weights.len() == hidden
             && self.hidden_weights.iter().all(|w| w.len() == features)
-            && self.out.weights.len() == classes
-            && self.out.bias.len() == classes
-            && self.out.weights.iter().all(|w| w.len() == hidden)
+            && self.out.has_shape(hidden, classes)
     }
 }
 
@@ -200,15 +204,12 @@ impl Head {
     /// Checks shapes so a damaged file fails at start-up, not at a client's message.
     fn check(&self) -> Result<(), String> {
         let dim = self.mean.len();
-        let ok = |s: &Softmax, classes: usize| {
-            s.weights.len() == classes
-                && s.bias.len() == classes
-                && s.weights.iter().all(|w| w.len() == dim)
-        };
         if dim == 0 || self.scale.len() != dim {
             return Err("the feature scaling is missing or the wrong size".into());
         }
-        if !self.level.has_shape(dim, LEVELS.len()) || !ok(&self.category, CATEGORIES.len()) {
+        if !self.level.has_shape(dim, LEVELS.len())
+            || !self.category.has_shape(dim, CATEGORIES.len())
+        {
             return Err("a regression has the wrong shape".into());
         }
         if !(0.0..=1.0).contains(&self.urgent_threshold)
@@ -445,7 +446,8 @@ impl MeaningScreen {
         }
     }
 
-    /// Why the meaning screen is off, if it is (for the admin pages and the CLI).
+    /// Why the meaning screen is off, if it is (for the CLI, and so drafts queue no screening
+    /// that cannot run).
     pub fn problem(&self) -> Option<String> {
         if let Err(problem) = &self.head {
             return Some(problem.clone());
@@ -459,9 +461,10 @@ impl MeaningScreen {
         }
     }
 
-    /// The signal for `text`, or `None` when nothing reaches a threshold or the screen is
-    /// off (see [`MeaningScreen::problem`]). `Err` when the encoder failed while running:
-    /// the caller treats that as a failed screening, which is retried.
+    /// The signal for `text` (what [`super::screen::read`] left for meaning), or `None` when
+    /// nothing reaches a threshold or the screen is off (see [`MeaningScreen::problem`]).
+    /// `Err` when the encoder failed while running: the caller treats that as a failed
+    /// screening, which is retried.
     pub fn signal_blocking(&self, text: &str) -> Result<Option<Signal>, String> {
         let Ok(head) = &self.head else {
             return Ok(None);
@@ -487,7 +490,7 @@ impl MeaningScreen {
         if matches.is_err() {
             return Ok(None);
         }
-        let windows = windows(&plain(&super::screen::text_for_meaning(text)));
+        let windows = windows(&plain(text));
         if windows.is_empty() {
             return Ok(None);
         }
@@ -497,8 +500,8 @@ impl MeaningScreen {
 
     /// The phrase rules and this screen together, in the calling thread (for the CLI).
     pub fn screen_blocking(&self, text: &str) -> Result<super::screen::Screening, String> {
-        let mut screening = super::screen::screen(text);
-        if let Some(signal) = self.signal_blocking(text)? {
+        let (mut screening, for_meaning) = super::screen::read(text);
+        if let Some(signal) = self.signal_blocking(for_meaning.as_deref().unwrap_or(text))? {
             screening.add(signal);
         }
         Ok(screening)
@@ -547,7 +550,7 @@ impl MeaningScreen {
         }
         let screen = Arc::clone(self);
         self.coach
-            .run_blocking(move || screen.signal_blocking(&text))
+            .run_blocking(move || screen.signal_blocking(&text), |e| e)
             .await
     }
 }

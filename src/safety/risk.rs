@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use uuid::Uuid;
 
-use super::screen::{Level, Screening, screen};
+use super::screen::{Level, Screening, read};
 use crate::jobs::JobKind;
 use crate::web::AppState;
 
@@ -54,16 +54,22 @@ impl RiskOutcome {
     }
 }
 
-/// Screens `text` with the phrase rules and by meaning, unless the fault switch is on; `Err`
-/// when screening could not run (the caller shows crisis resources and queues a retry).
-pub async fn try_screen(state: &AppState, text: &str) -> Result<Screening, String> {
+/// The phrase rules on `text` and what they leave for the meaning screen to read (see
+/// [`super::screen::read`]), unless the fault switch is on; `Err` when they could not run.
+fn by_rules(state: &AppState, text: &str) -> Result<(Screening, Option<String>), String> {
     if state.faults.screening.load(Ordering::Relaxed) {
         return Err("screening is unavailable (injected fault)".into());
     }
     // A panic inside the rules must not lose the client's text or the help they need.
-    let mut screening =
-        std::panic::catch_unwind(|| screen(text)).map_err(|_| "screening panicked".to_string())?;
-    if let Some(signal) = state.meaning.signal(text.to_owned()).await? {
+    std::panic::catch_unwind(|| read(text)).map_err(|_| "screening panicked".to_string())
+}
+
+/// Screens `text` with the phrase rules and by meaning, unless the fault switch is on; `Err`
+/// when screening could not run (the caller shows crisis resources and queues a retry).
+pub async fn try_screen(state: &AppState, text: &str) -> Result<Screening, String> {
+    let (mut screening, for_meaning) = by_rules(state, text)?;
+    let for_meaning = for_meaning.unwrap_or_else(|| text.to_owned());
+    if let Some(signal) = state.meaning.signal(for_meaning).await? {
         screening.add(signal);
     }
     Ok(screening)
@@ -106,11 +112,7 @@ pub async fn screen_draft_and_alert(
     text: &str,
     source: Source,
 ) -> RiskOutcome {
-    let rules = if state.faults.screening.load(Ordering::Relaxed) {
-        Err("screening is unavailable (injected fault)".to_string())
-    } else {
-        std::panic::catch_unwind(|| screen(text)).map_err(|_| "screening panicked".to_string())
-    };
+    let rules = by_rules(state, text).map(|(screening, _)| screening);
     let mut outcome = alert_on(state, client_id, text, source, rules).await;
     let now = crate::db::Timestamp::now();
     let span = now.inner().unix_timestamp() / DRAFT_MEANING_EVERY_SECONDS;
@@ -120,10 +122,10 @@ pub async fn screen_draft_and_alert(
             draft_id: source.id,
         };
         let key = format!("screen-draft:{}:{span}", source.id);
-        let span_start = span * DRAFT_MEANING_EVERY_SECONDS - now.inner().unix_timestamp();
-        let due = now
-            + time::Duration::seconds(span_start + DRAFT_MEANING_EVERY_SECONDS)
-            + time::Duration::nanoseconds(-i64::from(now.inner().nanosecond()));
+        // Due when the span ends, so the job reads whatever the last save of the span wrote.
+        let due =
+            time::OffsetDateTime::from_unix_timestamp((span + 1) * DRAFT_MEANING_EVERY_SECONDS)
+                .map_or(now, crate::db::Timestamp::from);
         if let Err(error) = crate::jobs::enqueue_at(state, &job, Some(&key), due).await {
             // Loud, and the client is shown help: we cannot promise this text will be read.
             tracing::error!(client = %client_id, draft = %source.id, %error, "could not queue screening a draft by meaning");

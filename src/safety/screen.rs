@@ -556,21 +556,12 @@ pub fn screen(text: &str) -> Screening {
     read(text).0
 }
 
-/// The text the meaning screen should read: the text itself, or, when the rules set aside a
-/// risk phrase as a figure of speech or a negation ("this traffic is killing me", "I'm not
-/// suicidal, just tired") in a clause where nothing else matched, the text without those
-/// clauses. The rules are good at these and the meaning model is not: it reads "killing me"
-/// as risk whatever surrounds it.
-pub fn text_for_meaning(text: &str) -> std::borrow::Cow<'_, str> {
-    match read(text).1 {
-        Some(kept) => std::borrow::Cow::Owned(kept),
-        None => std::borrow::Cow::Borrowed(text),
-    }
-}
-
-/// The rules' screening, and the clauses the meaning screen should read when any were set
-/// aside (see [`text_for_meaning`]).
-fn read(text: &str) -> (Screening, Option<String>) {
+/// The rules' screening, and what the meaning screen should read instead of the text when
+/// the rules set aside a risk phrase as a figure of speech or a negation ("this traffic is
+/// killing me", "I'm not suicidal, just tired") in a clause where nothing else matched: the
+/// text without those clauses (`None`: read the text as written). The rules are good at
+/// these and the meaning model is not: it reads "killing me" as risk whatever surrounds it.
+pub fn read(text: &str) -> (Screening, Option<String>) {
     let normalised = normalise(text);
     let mut signals: Vec<Signal> = Vec::new();
     let mut kept: Vec<String> = Vec::new();
@@ -865,6 +856,11 @@ mod tests {
 #[cfg(test)]
 mod meaning_text {
     use super::*;
+
+    /// What the meaning screen reads of `text`.
+    fn text_for_meaning(text: &str) -> String {
+        read(text).1.unwrap_or_else(|| text.to_string())
+    }
 
     #[test]
     fn figures_of_speech_and_negated_clauses_are_not_read_for_meaning() {
