@@ -45,8 +45,15 @@ async fn session(state: &tend::web::AppState, user: uuid::Uuid, kind: &str) -> S
 async fn serve(state: tend::web::AppState) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = tend::app::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // The same connection loop and limits as `tend serve`.
+    let limits = tend::http_server::Limits::from_config(&state.config);
+    let app = tend::app::router(state);
+    tokio::spawn(tend::http_server::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
     addr
 }
 

@@ -2,7 +2,6 @@
 //! and the server with graceful shutdown.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,7 +75,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(render_errors))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
+            Duration::from_secs(state.config.request_timeout_seconds.max(1)),
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -172,16 +171,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     });
     let hub = state.hub.clone();
     let listener_task = hub.spawn_pg_listener(&db);
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            signal.await;
-            tracing::info!("shutting down: finishing requests in flight");
-            // Open message streams never finish on their own; end them so shutdown can.
-            hub.close();
-            trigger.fire();
-        })
-        .await?;
+    let limits = crate::http_server::Limits::from_config(&state.config);
+    crate::http_server::serve(listener, router(state), limits, async move {
+        signal.await;
+        tracing::info!("shutting down: finishing requests in flight");
+        // Open message streams never finish on their own; end them so shutdown can.
+        hub.close();
+        trigger.fire();
+    })
+    .await;
     if let Some(worker) = worker {
         let _ = worker.await;
     }

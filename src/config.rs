@@ -179,6 +179,36 @@ pub struct Config {
         global = true
     )]
     pub record_retention_days: i64,
+
+    /// Seconds a client has to send a request's headers (and how long an idle kept-alive
+    /// connection stays open); a client that stalls loses the connection.
+    #[arg(
+        long,
+        env = "TEND_HEADER_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub header_timeout_seconds: u64,
+
+    /// Seconds for a whole request, its body and Tend's answer, after which it gets a 503;
+    /// message streams, once open, are not cut.
+    #[arg(
+        long,
+        env = "TEND_REQUEST_TIMEOUT_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub request_timeout_seconds: u64,
+
+    /// Connections served at once; beyond it new ones wait in the system's queue until one
+    /// closes. Keep it under the process's open-file limit (`ulimit -n`).
+    #[arg(
+        long,
+        env = "TEND_MAX_CONNECTIONS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -209,6 +239,9 @@ impl Config {
             cancel_window_hours: 24,
             currency_symbol: "$".into(),
             record_retention_days: 2557,
+            header_timeout_seconds: 10,
+            request_timeout_seconds: 30,
+            max_connections: 10_000,
         }
     }
 

@@ -21,6 +21,7 @@ pub mod directory;
 pub mod email;
 pub mod error;
 pub mod home;
+pub mod http_server;
 pub mod jobs;
 pub mod measures;
 pub mod messaging;

@@ -11,7 +11,16 @@ pub fn start(config: &Config) -> (Child, String) {
     cmd.args(["serve", "--listen", "127.0.0.1:0"])
         .env("TEND_DATA_DIR", &config.data_dir)
         .env_remove("TEND_MASTER_KEY")
-        .env("TEND_RUN_JOBS", "false");
+        .env("TEND_RUN_JOBS", "false")
+        .env(
+            "TEND_HEADER_TIMEOUT_SECONDS",
+            config.header_timeout_seconds.to_string(),
+        )
+        .env(
+            "TEND_REQUEST_TIMEOUT_SECONDS",
+            config.request_timeout_seconds.to_string(),
+        )
+        .env("TEND_MAX_CONNECTIONS", config.max_connections.to_string());
     match &config.database_url {
         Some(url) => cmd.env("DATABASE_URL", url),
         None => cmd.env_remove("DATABASE_URL"),
