@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
-use tend::accounts::queries::{NewSession, NewUser, Stage};
+use tend::accounts::queries::NewUser;
 use tend::authz::Role;
-use tend::db::{Timestamp, new_id};
+use tend::db::new_id;
 use tower::ServiceExt;
 
 #[path = "support/mod.rs"]
@@ -48,19 +48,7 @@ async fn main() {
             })
             .await
             .unwrap();
-        let (token, hash) = tend::crypto::token::new_token();
-        state
-            .db
-            .create_session(NewSession {
-                token_hash: &hash,
-                user_id: user.id,
-                kind: "web",
-                stage: Stage::Full,
-                expires_at: Timestamp::now() + time::Duration::hours(1),
-                source_ip: None,
-            })
-            .await
-            .unwrap();
+        let token = support::session(&state, user.id, "web").await;
         let id = new_id();
         let sealed = state
             .sealer

@@ -14,33 +14,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tend::accounts::queries::{NewSession, NewUser, Stage};
+use tend::accounts::queries::NewUser;
 use tend::authz::Role;
-use tend::db::Timestamp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::rss_kib;
-
-async fn session(state: &tend::web::AppState, user: uuid::Uuid, kind: &str) -> String {
-    let (token, hash) = tend::crypto::token::new_token();
-    state
-        .db
-        .create_session(NewSession {
-            token_hash: &hash,
-            user_id: user,
-            kind,
-            stage: Stage::Full,
-            expires_at: Timestamp::now() + time::Duration::hours(2),
-            source_ip: None,
-        })
-        .await
-        .unwrap();
-    token
-}
+use support::{rss_kib, session};
 
 async fn serve(state: tend::web::AppState) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -22,25 +22,31 @@ pub struct SignedIn {
     token: String,
 }
 
+/// Signs `user_id` in directly in the database (a `kind` session, `web` or `api`, fully
+/// through sign-in, for four hours) and returns its token.
+pub async fn session(state: &tend::web::AppState, user_id: uuid::Uuid, kind: &str) -> String {
+    let (token, hash) = tend::crypto::token::new_token();
+    state
+        .db
+        .create_session(tend::accounts::queries::NewSession {
+            token_hash: &hash,
+            user_id,
+            kind,
+            stage: tend::accounts::queries::Stage::Full,
+            expires_at: tend::db::Timestamp::now() + time::Duration::hours(4),
+            source_ip: None,
+        })
+        .await
+        .unwrap();
+    token
+}
+
 impl SignedIn {
     /// Creates a full web session for `user_id` and the router to send it through.
     pub async fn new(state: &tend::web::AppState, user_id: uuid::Uuid) -> SignedIn {
-        let (token, hash) = tend::crypto::token::new_token();
-        state
-            .db
-            .create_session(tend::accounts::queries::NewSession {
-                token_hash: &hash,
-                user_id,
-                kind: "web",
-                stage: tend::accounts::queries::Stage::Full,
-                expires_at: tend::db::Timestamp::now() + time::Duration::hours(2),
-                source_ip: None,
-            })
-            .await
-            .unwrap();
         SignedIn {
             router: tend::app::router(state.clone()),
-            token,
+            token: session(state, user_id, "web").await,
         }
     }
 
