@@ -112,7 +112,7 @@ pub enum SafetyCommand {
     /// thresholds chosen by cross-validation. Needs the coach's encoder (`coach/model`).
     Train {
         /// Labelled TSV files to learn from. The held-out `fresh.tsv` is refused.
-        #[arg(default_values = ["safety/eval/dev.tsv", "safety/eval/heldout.tsv", "safety/train/written.tsv", "safety/train/everyday.tsv", "safety/train/annomi_client.tsv"])]
+        #[arg(default_values = ["safety/eval/dev.tsv", "safety/eval/heldout.tsv", "safety/train/written.tsv", "safety/train/everyday.tsv", "safety/train/messages.tsv", "safety/train/annomi_client.tsv"])]
         files: Vec<std::path::PathBuf>,
         /// Where to write the head.
         #[arg(long, default_value = "safety/model/head.json")]
@@ -121,6 +121,9 @@ pub enum SafetyCommand {
         /// trying other classifiers outside Tend.
         #[arg(long)]
         vectors: Option<std::path::PathBuf>,
+        /// The sentence encoder to train for; serving reads the `encoder/` beside the head.
+        #[arg(long, default_value = "safety/model/encoder")]
+        encoder: std::path::PathBuf,
     },
 }
 
@@ -236,7 +239,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             files,
             out,
             vectors,
-        }) => safety_train(&config, &files, &out, vectors.as_deref()),
+            encoder,
+        }) => safety_train(&files, &out, vectors.as_deref(), &encoder),
         Command::Coach(cmd) => coach(&coach_engine(&config), cmd),
         Command::Backup { out } => {
             let bytes = crate::backup::backup(&config, &out).await?;
@@ -427,21 +431,23 @@ fn safety_screen(meaning: &crate::safety::meaning::MeaningScreen) -> anyhow::Res
 
 /// `tend safety train`: encodes the labelled statements, fits the head, writes it.
 fn safety_train(
-    config: &Config,
     files: &[std::path::PathBuf],
     out: &std::path::Path,
     vectors_out: Option<&std::path::Path>,
+    encoder: &std::path::Path,
 ) -> anyhow::Result<()> {
     use crate::safety::meaning::{TRAIN_MAX_TOKENS, file_sha256};
     use crate::safety::training::{Example, Settings, train};
-    if let Some(held_out) = files.iter().find(|f| f.ends_with("fresh.tsv")) {
+    if let Some(held_out) = files
+        .iter()
+        .find(|f| f.ends_with("fresh.tsv") || f.ends_with("messages_heldout.tsv"))
+    {
         bail!(
             "{} is the held-out set: it is for reporting only and must never be trained on",
             held_out.display()
         );
     }
-    let engine = coach_engine(config);
-    let model = engine.model().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let model = crate::encoder::Encoder::load(encoder).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut rows = Vec::new();
     for file in files {
         rows.extend(crate::safety::screen::parse_labelled(
@@ -480,7 +486,7 @@ fn safety_train(
         }
         std::fs::write(path, lines)?;
     }
-    let sha = file_sha256(&engine.dir().join("model.safetensors")).map_err(anyhow::Error::msg)?;
+    let sha = file_sha256(&encoder.join("model.safetensors")).map_err(anyhow::Error::msg)?;
     let names = files.iter().map(|f| f.display().to_string()).collect();
     let head = train(&examples, &Settings::default(), sha, names).map_err(anyhow::Error::msg)?;
     if let Some(parent) = out.parent() {

@@ -19,6 +19,7 @@ pub mod db;
 pub mod demo;
 pub mod directory;
 pub mod email;
+pub mod encoder;
 pub mod error;
 pub mod home;
 pub mod http_server;

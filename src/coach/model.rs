@@ -12,9 +12,11 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Linear, VarBuilder};
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use serde::Deserialize;
-use tokenizers::Tokenizer;
+
+pub use crate::encoder::ModelError;
+use crate::encoder::{Encoder, config_error, read};
 
 use super::Label;
 
@@ -39,77 +41,24 @@ struct ModelConfig {
     coach: CoachSettings,
 }
 
-/// Why the model could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    /// A file is missing or unreadable.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// `config.json` does not describe a coach model.
-    #[error("{path} is not a coach model config: {message}")]
-    Config {
-        /// The file.
-        path: String,
-        /// What was wrong.
-        message: String,
-    },
-    /// The tokenizer file could not be parsed.
-    #[error("cannot load the tokenizer: {0}")]
-    Tokenizer(String),
-    /// The weights are missing a tensor or have the wrong shape, or inference failed.
-    #[error("model error: {0}")]
-    Tensor(#[from] candle_core::Error),
-}
-
 /// The loaded classifier. Immutable after loading; inference takes `&self`.
 pub struct Model {
-    bert: BertModel,
+    encoder: Encoder,
     hidden: Linear,
     out: Linear,
-    tokenizer: Tokenizer,
     max_sentence: usize,
     max_context: usize,
     contexts: Mutex<HashMap<String, Vec<f32>>>,
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, ModelError> {
-    std::fs::read(path).map_err(|source| ModelError::Read {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
-fn config_error(path: &Path, message: impl ToString) -> ModelError {
-    ModelError::Config {
-        path: path.display().to_string(),
-        message: message.to_string(),
-    }
-}
-
-/// Models already loaded in this process, by directory: the files do not change while Tend
-/// runs, so every engine reading the same directory (the server's, the risk screen's, each
-/// test app's) shares one copy of the weights instead of 100 MB each.
+/// Coach models already loaded in this process, by directory.
 static LOADED: LazyLock<Mutex<HashMap<PathBuf, Arc<Model>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
-/// Loads the model from `dir`, or returns the copy this process already loaded from there.
+/// Loads the model from `dir`, or returns the copy this process already loaded from there
+/// (`crate::encoder::load_once`).
 pub fn load_shared(dir: &Path) -> Result<Arc<Model>, ModelError> {
-    let key = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
-    // Held while loading, so two first users do not both read 46 MB.
-    let mut loaded = LOADED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(model) = loaded.get(&key) {
-        return Ok(Arc::clone(model));
-    }
-    let model = Arc::new(Model::load(dir)?);
-    loaded.insert(key, Arc::clone(&model));
-    Ok(model)
+    crate::encoder::load_once(&LOADED, dir, Model::load)
 }
 
 /// Reads and checks `config.json` without touching the weights: cheap enough for start-up.
@@ -147,26 +96,18 @@ impl Model {
     /// `model.safetensors` (f16 or f32; computed in f32).
     pub fn load(dir: &Path) -> Result<Model, ModelError> {
         let config = load_config(dir)?;
-        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
-            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        // Pad per batch, never to a fixed width; truncation is ours (keep the end).
-        tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(None)
-            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
         let weights = read(&dir.join("model.safetensors"))?;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)?;
-        let bert = BertModel::load(vb.clone(), &config.bert)?;
+        let encoder = Encoder::from_weights(vb.clone(), &config.bert, dir)?;
         let hidden_size = config.bert.hidden_size;
         let head = vb.pp("coach_head");
         let hidden_dim = config.coach.head_hidden;
         let hidden = candle_nn::linear(4 * hidden_size, hidden_dim, head.pp("hidden"))?;
         let out = candle_nn::linear(hidden_dim, Label::ALL.len(), head.pp("out"))?;
         Ok(Model {
-            bert,
+            encoder,
             hidden,
             out,
-            tokenizer,
             max_sentence: config.coach.max_sentence_tokens,
             max_context: config.coach.max_context_tokens,
             contexts: Mutex::new(HashMap::new()),
@@ -175,11 +116,7 @@ impl Model {
 
     /// How many word pieces a text has (with `[CLS]` and `[SEP]`), for benchmarks.
     pub fn token_count(&self, text: &str) -> Result<usize, ModelError> {
-        Ok(self
-            .tokenizer
-            .encode(text, true)
-            .map_err(|e| ModelError::Tokenizer(e.to_string()))?
-            .len())
+        self.encoder.token_count(text)
     }
 
     /// Forgets the encoded client messages (benchmarks measure the uncached path with it).
@@ -187,73 +124,6 @@ impl Model {
         if let Ok(mut cache) = self.contexts.lock() {
             cache.clear();
         }
-    }
-
-    /// Mean-pooled, L2-normalised vectors for `texts` (each kept to its last `max_tokens` word
-    /// pieces), one row per text: the same meaning space the coach reads, for features that
-    /// compare texts by meaning (risk screening in `crate::safety::meaning`).
-    pub fn embed_texts(
-        &self,
-        texts: &[&str],
-        max_tokens: usize,
-    ) -> Result<Vec<Vec<f32>>, ModelError> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(self.embed(texts, max_tokens.max(2))?.to_vec2::<f32>()?)
-    }
-
-    /// Token ids with `[CLS]`/`[SEP]`, keeping the last `max - 2` word pieces: the end of a
-    /// sentence (a question mark) and the client's latest words carry the most.
-    fn token_ids(&self, text: &str, max: usize) -> Result<Vec<u32>, ModelError> {
-        let encoding = self
-            .tokenizer
-            .encode(text, true)
-            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        let ids = encoding.get_ids();
-        if ids.len() <= max || ids.len() < 2 {
-            return Ok(ids.to_vec());
-        }
-        let mut kept = Vec::with_capacity(max);
-        kept.push(ids[0]);
-        kept.extend_from_slice(&ids[ids.len() - (max - 1)..]);
-        Ok(kept)
-    }
-
-    /// Mean-pooled, L2-normalised vectors for a batch of texts, shape `(n, hidden)`.
-    fn embed(&self, texts: &[&str], max: usize) -> Result<Tensor, ModelError> {
-        let ids = texts
-            .iter()
-            .map(|t| self.token_ids(t, max))
-            .collect::<Result<Vec<_>, _>>()?;
-        // One padded batch: running each sentence alone avoids the pad tokens, but measured
-        // slower (bench/coach: 116 against 79 ms per reply with six layers), because the
-        // matrix kernels work best on more rows at once.
-        self.embed_batch(&ids)
-    }
-
-    /// Mean-pooled, L2-normalised vectors for token-id rows run as one padded batch.
-    fn embed_batch(&self, ids: &[Vec<u32>]) -> Result<Tensor, ModelError> {
-        let width = ids.iter().map(Vec::len).max().unwrap_or(2);
-        let mut flat = Vec::with_capacity(ids.len() * width);
-        let mut mask = Vec::with_capacity(ids.len() * width);
-        for row in ids {
-            flat.extend_from_slice(row);
-            flat.extend(std::iter::repeat_n(0, width - row.len()));
-            mask.extend(std::iter::repeat_n(1u32, row.len()));
-            mask.extend(std::iter::repeat_n(0u32, width - row.len()));
-        }
-        let device = Device::Cpu;
-        let input = Tensor::from_vec(flat, (ids.len(), width), &device)?;
-        let mask = Tensor::from_vec(mask, (ids.len(), width), &device)?;
-        let types = input.zeros_like()?;
-        let hidden = self.bert.forward(&input, &types, Some(&mask))?;
-        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-        let counts = mask.sum(1)?.clamp(1.0, f64::MAX)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-        Ok(mean.broadcast_div(&norm)?)
     }
 
     /// The client's words as a vector, from the cache when seen recently.
@@ -267,6 +137,7 @@ impl Model {
             Some(v) => v,
             None => {
                 let v = self
+                    .encoder
                     .embed(&[context], self.max_context)?
                     .squeeze(0)?
                     .to_vec1::<f32>()?;
@@ -289,7 +160,7 @@ impl Model {
         if sentences.is_empty() {
             return Ok(Vec::new());
         }
-        let s = self.embed(sentences, self.max_sentence)?;
+        let s = self.encoder.embed(sentences, self.max_sentence)?;
         let c = self.context_vector(context)?.broadcast_as(s.shape())?;
         let features = Tensor::cat(&[&s, &c, &(&s * &c)?, &(&s - &c)?.abs()?], 1)?;
         let hidden = self.hidden.forward(&features)?.gelu_erf()?;

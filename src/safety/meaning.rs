@@ -1,22 +1,28 @@
-//! Risk screening by meaning: a small classifier over the coach's sentence encoder, beside the
-//! phrase rules of [`super::screen`].
+//! Risk screening by meaning: a small classifier over a sentence encoder, beside the phrase
+//! rules of [`super::screen`].
 //!
 //! Phrase rules find the wording they were written for and little else: on the held-out set
 //! `safety/eval/fresh.tsv`, written to be indirect, the rules alone found 12 of its 72 urgent
 //! statements. This module reads meaning instead. A text is cut into windows of a few
-//! sentences; each window is encoded by the MiniLM encoder the listening coach ships
-//! (`coach/model/`, mean pooling then L2 normalisation); a small network reads the vector
-//! for the level (none, concern, urgent) and a softmax regression for the kind of risk. The window
-//! that scores highest speaks for the text, and is quoted in the signal so a clinician sees
-//! what was read that way.
+//! sentences; each window is encoded by the general sentence-similarity encoder in
+//! `safety/model/encoder/` (all-MiniLM-L6-v2: mean pooling then L2 normalisation; see the model
+//! card beside it); a small network reads the vector for the level (none, concern, urgent) and
+//! a softmax regression for the kind of risk. The window that scores highest speaks for the
+//! text, and is quoted in the signal so a clinician sees what was read that way.
+//!
+//! The coach's encoder (the same model fine-tuned to tell kinds of therapist replies apart) is
+//! not used here: in cross-validation it separated risk from ordinary client messages less
+//! well (at 95% urgent recall, 0.33 precision against 0.45, and 15% against 9% of ordinary
+//! texts flagged urgent).
 //!
 //! `tend safety train` fits both from labelled statements (`safety/eval/dev.tsv`,
 //! `safety/eval/heldout.tsv`, and `safety/train/`: more risk statements and hard negatives,
-//! ordinary client texts, and ordinary client talk from AnnoMI; see its README) and picks the
-//! two thresholds by cross-validation so that, on statements each fold never saw, at least
-//! [`RECALL_TARGET`] of urgent statements are flagged urgent and of risk statements flagged
-//! at all: recall first, because a false alarm costs a clinician a look and a miss could cost
-//! a life. `safety/eval/fresh.tsv` is never read by training.
+//! ordinary client texts and messages, and ordinary client talk from AnnoMI; see its README)
+//! and picks the two thresholds by cross-validation so that, on statements each fold never
+//! saw, at least [`RECALL_TARGET`] of urgent statements are flagged urgent and of risk
+//! statements flagged at all: recall first, because a false alarm costs a clinician a look
+//! and a miss could cost a life. `safety/eval/fresh.tsv` and
+//! `safety/eval/messages_heldout.tsv` are never read by training.
 //!
 //! The head is tied to the encoder it was trained on: `head.json` records the SHA-256 of the
 //! encoder's weights, and a mismatch switches this screen off with a loud error (the rules
@@ -30,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::screen::{Category, Level, Signal};
-use crate::coach::model::Model;
+use crate::encoder::Encoder;
 
 /// Share of urgent (and of all risk) statements the thresholds must catch in cross-validation.
 pub const RECALL_TARGET: f64 = 0.95;
@@ -404,13 +410,24 @@ pub fn default_head_path() -> PathBuf {
     }
 }
 
-/// The meaning screen as the server runs it: the head, the coach's encoder (loaded on first
-/// use and shared with the coach), and a cache of encoded windows.
+/// The encoder a head at `head_path` reads with: the `encoder/` directory beside it.
+pub fn encoder_dir(head_path: &Path) -> PathBuf {
+    head_path
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("encoder")
+}
+
+/// The meaning screen as the server runs it: the head, its encoder (loaded on first use),
+/// and a cache of encoded windows.
 pub struct MeaningScreen {
     head: Result<Head, String>,
+    /// `encoder/` beside the head.
+    encoder_dir: PathBuf,
+    /// The loaded encoder, once checked against the head's record of it.
+    encoder: OnceLock<Result<Arc<Encoder>, String>>,
+    /// Only for its limit of one encoder run per core, shared with the coach.
     coach: Arc<crate::coach::Engine>,
-    /// Whether the loaded encoder is the one the head was trained on (checked once).
-    encoder_matches: OnceLock<Result<(), String>>,
     cache: Mutex<HashMap<String, Vec<f32>>>,
     /// The latest span in which each draft's background screening was queued by this process
     /// (the job's key stops duplicates across instances; this saves the attempt).
@@ -439,26 +456,50 @@ impl MeaningScreen {
         }
         MeaningScreen {
             head,
+            encoder_dir: encoder_dir(head_path),
+            encoder: OnceLock::new(),
             coach,
-            encoder_matches: OnceLock::new(),
             cache: Mutex::new(HashMap::new()),
             scheduled: Mutex::new(HashMap::new()),
         }
     }
 
     /// Why the meaning screen is off, if it is (for the CLI, and so drafts queue no screening
-    /// that cannot run).
+    /// that cannot run). Loads the encoder the first time.
     pub fn problem(&self) -> Option<String> {
         if let Err(problem) = &self.head {
             return Some(problem.clone());
         }
-        if let crate::coach::Status::Unavailable(problem) = self.coach.status() {
-            return Some(format!("the encoder cannot be used: {problem}"));
-        }
-        match self.encoder_matches.get() {
-            Some(Err(problem)) => Some(problem.clone()),
-            _ => None,
-        }
+        self.encoder().err()
+    }
+
+    /// The encoder, loaded and checked against the head on first use. A missing encoder, or
+    /// one the head was not trained on, is logged once as an error and switches the screen
+    /// off (the rules keep running) rather than giving quiet wrong answers.
+    fn encoder(&self) -> Result<Arc<Encoder>, String> {
+        let head = self.head.as_ref().map_err(Clone::clone)?;
+        self.encoder
+            .get_or_init(|| {
+                let checked =
+                    file_sha256(&self.encoder_dir.join("model.safetensors")).and_then(|actual| {
+                        if actual == head.encoder_sha256 {
+                            crate::encoder::load_shared(&self.encoder_dir).map_err(|e| {
+                                format!("the risk screen's encoder cannot be used: {e}")
+                            })
+                        } else {
+                            Err(format!(
+                                "the risk model head was trained on a different encoder than {} \
+                                 holds; run `tend safety train`",
+                                self.encoder_dir.display()
+                            ))
+                        }
+                    });
+                if let Err(problem) = &checked {
+                    tracing::error!(%problem, "risk screening by meaning is off");
+                }
+                checked
+            })
+            .clone()
     }
 
     /// The signal for `text` (what [`super::screen::read`] left for meaning), or `None` when
@@ -469,32 +510,16 @@ impl MeaningScreen {
         let Ok(head) = &self.head else {
             return Ok(None);
         };
-        let model = match self.coach.model() {
-            Ok(model) => model,
-            // A missing or unloadable encoder is a configuration problem, logged when found:
-            // the rules still screen, and retrying would not help.
-            Err(_) => return Ok(None),
-        };
-        let matches = self.encoder_matches.get_or_init(|| {
-            let actual = file_sha256(&self.coach.dir().join("model.safetensors"))?;
-            if actual == head.encoder_sha256 {
-                Ok(())
-            } else {
-                let problem = "the risk model head was trained on a different encoder than \
-                               coach/model holds; run `tend safety train`"
-                    .to_string();
-                tracing::error!(%problem, "risk screening by meaning is off");
-                Err(problem)
-            }
-        });
-        if matches.is_err() {
+        // A missing or mismatched encoder is a configuration problem, logged when found: the
+        // rules still screen, and retrying would not help.
+        let Ok(encoder) = self.encoder() else {
             return Ok(None);
-        }
+        };
         let windows = windows(&plain(text));
         if windows.is_empty() {
             return Ok(None);
         }
-        let vectors = self.encode(&model, &windows)?;
+        let vectors = self.encode(&encoder, &windows)?;
         Ok(head.assess(&windows, &vectors))
     }
 
@@ -508,7 +533,7 @@ impl MeaningScreen {
     }
 
     /// Encodes windows, taking what it can from the cache.
-    fn encode(&self, model: &Model, windows: &[String]) -> Result<Vec<Vec<f32>>, String> {
+    fn encode(&self, encoder: &Encoder, windows: &[String]) -> Result<Vec<Vec<f32>>, String> {
         let cached: Vec<Option<Vec<f32>>> = {
             let cache = self.cache.lock().map_err(|e| e.to_string())?;
             windows.iter().map(|w| cache.get(w).cloned()).collect()
@@ -519,7 +544,7 @@ impl MeaningScreen {
             .filter(|(_, c)| c.is_none())
             .map(|(w, _)| w.as_str())
             .collect();
-        let mut fresh = model
+        let mut fresh = encoder
             .embed_texts(&missing, MAX_TOKENS)
             .map_err(|e| e.to_string())?
             .into_iter();
