@@ -112,7 +112,7 @@ pub enum SafetyCommand {
     /// thresholds chosen by cross-validation. Needs the coach's encoder (`coach/model`).
     Train {
         /// Labelled TSV files to learn from. The held-out `fresh.tsv` is refused.
-        #[arg(default_values = ["safety/eval/dev.tsv", "safety/eval/heldout.tsv", "safety/train/written.tsv", "safety/train/everyday.tsv", "safety/train/messages.tsv", "safety/train/annomi_client.tsv"])]
+        #[arg(default_values = ["safety/eval/dev.tsv", "safety/eval/heldout.tsv", "safety/train/written.tsv", "safety/train/everyday.tsv", "safety/train/messages.tsv", "safety/train/grief.tsv", "safety/train/annomi_client.tsv"])]
         files: Vec<std::path::PathBuf>,
         /// Where to write the head.
         #[arg(long, default_value = "safety/model/head.json")]

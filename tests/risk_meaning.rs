@@ -187,7 +187,7 @@ fn the_shipped_model_keeps_its_reported_figures() {
     let e = evaluate_with(everyday.iter().map(|(l, t)| (*l, t.as_str())), level);
     let flagged = e.flagged_urgent as f64 / e.total as f64;
     assert!(
-        flagged <= 0.04,
+        flagged <= 0.03,
         "{flagged:.3} of ordinary talk flagged urgent"
     );
     // Messages to a therapist, held out: every urgent one caught, and a ceiling on how many
@@ -215,7 +215,7 @@ fn the_shipped_model_keeps_its_reported_figures() {
         .count() as f64
         / ordinary.len() as f64;
     assert!(
-        alarmed <= 0.23,
+        alarmed <= 0.18,
         "{alarmed:.3} of ordinary messages flagged urgent"
     );
 }
