@@ -109,9 +109,10 @@ pub enum SafetyCommand {
         show_errors: bool,
     },
     /// Train the risk screen's meaning model (`head.json`) from labelled TSV files, with
-    /// thresholds chosen by cross-validation. Needs the coach's encoder (`coach/model`).
+    /// thresholds chosen by cross-validation. Needs the screen's encoder (`--encoder`).
     Train {
-        /// Labelled TSV files to learn from. The held-out `fresh.tsv` is refused.
+        /// Labelled TSV files to learn from. The held-out `fresh.tsv` and
+        /// `messages_heldout.tsv` are refused.
         #[arg(default_values = ["safety/eval/dev.tsv", "safety/eval/heldout.tsv", "safety/train/written.tsv", "safety/train/everyday.tsv", "safety/train/messages.tsv", "safety/train/grief.tsv", "safety/train/annomi_client.tsv"])]
         files: Vec<std::path::PathBuf>,
         /// Where to write the head.
@@ -581,12 +582,12 @@ fn safety_eval(
     if files.is_empty() {
         bail!("name at least one TSV file, for example safety/eval/heldout.tsv");
     }
-    let with_meaning = match meaning.problem() {
-        Some(problem) => {
+    let with_meaning = match meaning.ready() {
+        Err(problem) => {
             writeln!(out, "(meaning screen off: {problem}; phrase rules only)")?;
             false
         }
-        None => true,
+        Ok(()) => true,
     };
     let combined = |text: &str| -> Level {
         match meaning.screen_blocking(text) {

@@ -265,14 +265,9 @@ impl Engine {
         Ok(feedback::compose(&spans, &probs))
     }
 
-    /// The directory the model files are read from.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Runs `work` on a blocking thread, one per permit (one encoder run per core), so the
     /// server keeps serving; `failed` turns a lost permit or thread into the caller's error.
-    /// Shared by the coach and by other features that use the encoder (risk screening).
+    /// Shared by the coach and by the risk screen's own encoder (one CPU budget for both).
     pub async fn run_blocking<T: Send + 'static, E: Send + 'static>(
         self: &Arc<Self>,
         work: impl FnOnce() -> Result<T, E> + Send + 'static,

@@ -464,13 +464,32 @@ impl MeaningScreen {
         }
     }
 
-    /// Why the meaning screen is off, if it is (for the CLI, and so drafts queue no screening
-    /// that cannot run). Loads the encoder the first time.
+    /// Why the meaning screen is off, as far as is known without loading the encoder (drafts
+    /// ask on every autosave, on the async workers): the head's problem, the encoder's once
+    /// it was loaded, or its weights missing before then. A mismatch shows after the first
+    /// screening; [`MeaningScreen::ready`] loads to find out now.
     pub fn problem(&self) -> Option<String> {
         if let Err(problem) = &self.head {
             return Some(problem.clone());
         }
-        self.encoder().err()
+        match self.encoder.get() {
+            Some(loaded) => loaded.as_ref().err().cloned(),
+            None => {
+                let weights = self.encoder_dir.join("model.safetensors");
+                std::fs::metadata(&weights).err().map(|e| {
+                    format!(
+                        "the risk screen's encoder cannot be used: cannot read {}: {e}",
+                        weights.display()
+                    )
+                })
+            }
+        }
+    }
+
+    /// Loads and checks the encoder now (blocking: reads and hashes its weights the first
+    /// time), then says why the screen is off, if it is. For the CLI.
+    pub fn ready(&self) -> Result<(), String> {
+        self.encoder().map(|_| ())
     }
 
     /// The encoder, loaded and checked against the head on first use. A missing encoder, or
